@@ -1,0 +1,1 @@
+"""Adapters: where the operator's records meet storage (SQL, columnar files)."""

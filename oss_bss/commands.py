@@ -1,0 +1,43 @@
+"""Commands the operator accepts, one handler each (see :mod:`oss_bss.operator`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oss_bss.bus import Command
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterCustomer(Command):
+    """A new party becomes a customer with a billing account; returns the customer id."""
+
+    name: str
+    segment: str
+    email: str
+    address: str
+    site: str  # the network node the customer's premises attach to
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitProductOrder(Command):
+    """A customer orders a product offering for its site; returns the order id."""
+
+    customer_id: str
+    offering_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteWorkOrder(Command):
+    """The field workforce reports a work order (e.g. an installation) done."""
+
+    work_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CollectUsage(Command):
+    """Mediation collects the network's usage since the last collection and rates it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunBillCycle(Command):
+    """Bill every account whose bill cycle day is the calendar day of ``at``."""

@@ -1,0 +1,139 @@
+"""Events the operator and the network publish, named in the past tense.
+
+Each carries ``at`` and the ids that correlate it (customer, order, service),
+so one customer's journey can be read back from the event log alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from oss_bss.bus import Event
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRegistered(Event):
+    customer_id: str
+    billing_account_id: str
+    segment: str
+    site: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductOrderSubmitted(Event):
+    order_id: str
+    customer_id: str
+    offering_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceOrderCreated(Event):
+    service_order_id: str
+    order_id: str
+    customer_id: str
+    service_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrderIssued(Event):
+    work_order_id: str
+    service_order_id: str
+    customer_id: str
+    site: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrderCompleted(Event):
+    work_order_id: str
+    service_order_id: str
+    customer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceActivated(Event):
+    service_id: str
+    service_order_id: str
+    order_id: str
+    customer_id: str
+    network_ref: int  # the network's handle on the service's flows (an OpenFlow cookie)
+    path: tuple[str, ...]
+    bandwidth_bps: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceOrderFailed(Event):
+    service_order_id: str
+    order_id: str
+    customer_id: str
+    service_id: str
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductOrderCompleted(Event):
+    order_id: str
+    customer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductOrderFailed(Event):
+    order_id: str
+    customer_id: str
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkDown(Event):
+    """The network lost a link; ``service_ids`` are the services whose path crosses it."""
+
+    link_id: str
+    service_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkUp(Event):
+    link_id: str
+    service_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStateChanged(Event):
+    """A service's operational state changed (``up`` or ``down``), with the cause."""
+
+    service_id: str
+    customer_id: str
+    operational_state: str
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRated(Event):
+    """One collection of usage was mediated and rated, in bulk."""
+
+    interval_start: float
+    interval_end: float
+    records: int
+    rejected: int
+    volume_bytes: int
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerBillIssued(Event):
+    bill_id: str
+    customer_id: str
+    billing_account_id: str
+    period_start: float
+    period_end: float
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BillRunCompleted(Event):
+    bill_cycle_day: int
+    bills: int
+    amount: Decimal

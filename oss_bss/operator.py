@@ -1,0 +1,264 @@
+"""The operator, composed: its records, its handlers and their wiring on the bus.
+
+The handlers follow the integration flows of DESIGN.md:
+
+* order to activate: :meth:`Operator.register_customer`,
+  :meth:`Operator.submit_product_order` (decomposition into a service order
+  and an installation work order), :meth:`Operator.complete_work_order`, then
+  activation through the network port on ``WorkOrderCompleted`` and the
+  product order's completion or failure on the service order's outcome;
+* usage to bill: :meth:`Operator.collect_usage` (mediation and rating in bulk)
+  and :meth:`Operator.run_bill_cycle`;
+* network events: ``LinkDown`` / ``LinkUp`` change the operational state of
+  the services that cross the link.
+
+The operator knows time only as the ``at`` of each message and the calendar
+it is given; it reaches the network only through its :class:`NetworkPort`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from oss_bss import commands as c
+from oss_bss import events as e
+from oss_bss.billing import bill_account, live_in
+from oss_bss.bus import MessageBus
+from oss_bss.catalog import Catalog
+from oss_bss.errors import ValidationError
+from oss_bss.inventory import Service, resources_from
+from oss_bss.lifecycle import PRODUCT_ORDER, SERVICE, SERVICE_ORDER, WORK_ORDER
+from oss_bss.money import ZERO, from_micros, to_cents
+from oss_bss.ordering import ProductOrder, ServiceOrder, WorkOrder
+from oss_bss.party import BillingAccount, Customer
+from oss_bss.periods import Calendar
+from oss_bss.ports import MemoryUsageArchive, NetworkPort, ServiceSpec, UsageArchive
+from oss_bss.records import Records, get
+from oss_bss.usage import mediate
+
+
+class Operator:
+    """The embedded OSS/BSS of one run."""
+
+    def __init__(
+        self,
+        bus: MessageBus,
+        catalog: Catalog,
+        network: NetworkPort,
+        *,
+        epoch: datetime,
+        currency: str,
+        bill_cycle_day: int = 1,
+        archive: UsageArchive | None = None,
+    ):
+        if not 1 <= bill_cycle_day <= 28:
+            raise ValidationError({"bill_cycle_day": "must be between 1 and 28"})
+        self.bus = bus
+        self.catalog = catalog
+        self.network = network
+        self.calendar = Calendar(epoch)
+        self.currency = currency
+        self.bill_cycle_day = bill_cycle_day
+        self.archive = archive if archive is not None else MemoryUsageArchive()
+        self.records = Records()
+        self._last_collection = 0.0
+        for resource in resources_from(network.topology()):
+            self.records.resources[resource.id] = resource
+        self._wire()
+
+    def _wire(self) -> None:
+        bus = self.bus
+        bus.register(c.RegisterCustomer, self.register_customer)
+        bus.register(c.SubmitProductOrder, self.submit_product_order)
+        bus.register(c.CompleteWorkOrder, self.complete_work_order)
+        bus.register(c.CollectUsage, self.collect_usage)
+        bus.register(c.RunBillCycle, self.run_bill_cycle)
+        bus.subscribe(e.WorkOrderCompleted, self._activate_service)
+        bus.subscribe(e.ServiceActivated, self._complete_product_order)
+        bus.subscribe(e.ServiceOrderFailed, self._fail_product_order)
+        bus.subscribe(e.LinkDown, self._link_down)
+        bus.subscribe(e.LinkUp, self._link_up)
+
+    # -- order to activate -------------------------------------------------
+
+    def register_customer(self, cmd: c.RegisterCustomer) -> str:
+        """Party management: create the customer and its billing account."""
+        r = self.records
+        customer_id, account_id = r.new_id("CUS"), r.new_id("ACC")
+        r.customers[customer_id] = Customer(
+            customer_id, cmd.name, cmd.segment, cmd.email, cmd.address, cmd.site, account_id, cmd.at
+        )
+        r.accounts[account_id] = BillingAccount(account_id, customer_id, self.bill_cycle_day, self.currency, cmd.at)
+        self.bus.emit(e.CustomerRegistered(cmd.at, customer_id, account_id, cmd.segment, cmd.site))
+        return customer_id
+
+    def submit_product_order(self, cmd: c.SubmitProductOrder) -> str:
+        """Order handling: accept the order and decompose it into a service order and its installation."""
+        r = self.records
+        customer = get(r.customers, "Customer", cmd.customer_id)
+        offering = self.catalog.get(cmd.offering_id)
+        order = ProductOrder(r.new_id("PO"), customer.id, offering.id, cmd.at)
+        r.product_orders[order.id] = order
+        self.bus.emit(e.ProductOrderSubmitted(cmd.at, order.id, customer.id, offering.id))
+
+        key = r.services.next_key()
+        service = Service(
+            r.new_id("SVC"), key, customer.id, offering.id, order.id, customer.site, offering.bandwidth_bps, cmd.at
+        )
+        r.services.add(service)
+        r.services_by_customer[customer.id].append(service.id)
+        r.usage.set_tariff(key, offering.usage_micros_per_gb)
+        service_order = ServiceOrder(r.new_id("SO"), order.id, customer.id, service.id, cmd.at)
+        r.service_orders[service_order.id] = service_order
+        order.service_order_id = service_order.id
+        PRODUCT_ORDER.move(order, "inProgress")
+        self.bus.emit(e.ServiceOrderCreated(cmd.at, service_order.id, order.id, customer.id, service.id))
+
+        SERVICE_ORDER.move(service_order, "inProgress")
+        work = WorkOrder(r.new_id("WO"), service_order.id, customer.id, customer.site, "installation", cmd.at)
+        r.work_orders[work.id] = work
+        self.bus.emit(e.WorkOrderIssued(cmd.at, work.id, service_order.id, customer.id, work.site, work.kind))
+        return order.id
+
+    def complete_work_order(self, cmd: c.CompleteWorkOrder) -> None:
+        """Workforce management: a technician reports the work done."""
+        work = get(self.records.work_orders, "WorkOrder", cmd.work_order_id)
+        WORK_ORDER.move(work, "completed")
+        work.completed_at = cmd.at
+        self.bus.emit(e.WorkOrderCompleted(cmd.at, work.id, work.service_order_id, work.customer_id))
+
+    def _activate_service(self, event: e.WorkOrderCompleted) -> None:
+        """Service configuration and activation: ask the network for a path with the bandwidth."""
+        r = self.records
+        so = get(r.service_orders, "ServiceOrder", event.service_order_id)
+        service = r.services.get(so.service_id)
+        result = self.network.activate(ServiceSpec(service.id, service.site, service.bandwidth_bps), event.at)
+        if not result.ok:
+            SERVICE.move(service, "terminated")
+            service.terminated_at = event.at
+            SERVICE_ORDER.move(so, "failed")
+            so.failure_code, so.failure_reason = result.code, result.reason
+            so.completed_at = event.at
+            self.bus.emit(
+                e.ServiceOrderFailed(
+                    event.at, so.id, so.product_order_id, so.customer_id, service.id, result.code, result.reason
+                )
+            )
+            return
+        r.services.bind_network_ref(service, result.network_ref)
+        service.path, service.links = result.path, result.links
+        SERVICE.move(service, "active")
+        service.operational_state = "up"
+        service.activated_at = event.at
+        r.usage.billable[service.key] = True
+        SERVICE_ORDER.move(so, "completed")
+        so.completed_at = event.at
+        self.bus.emit(
+            e.ServiceActivated(
+                event.at,
+                service.id,
+                so.id,
+                so.product_order_id,
+                so.customer_id,
+                result.network_ref,
+                result.path,
+                service.bandwidth_bps,
+            )
+        )
+
+    def _complete_product_order(self, event: e.ServiceActivated) -> None:
+        order = get(self.records.product_orders, "ProductOrder", event.order_id)
+        PRODUCT_ORDER.move(order, "completed")
+        order.completed_at = event.at
+        self.bus.emit(e.ProductOrderCompleted(event.at, order.id, order.customer_id))
+
+    def _fail_product_order(self, event: e.ServiceOrderFailed) -> None:
+        order = get(self.records.product_orders, "ProductOrder", event.order_id)
+        PRODUCT_ORDER.move(order, "failed")
+        order.completed_at = event.at
+        order.failure_code, order.failure_reason = event.code, event.reason
+        self.bus.emit(e.ProductOrderFailed(event.at, order.id, order.customer_id, event.code, event.reason))
+
+    # -- network events ----------------------------------------------------
+
+    def _set_operational(self, service_ids: tuple[str, ...], state: str, cause: str, at: float) -> None:
+        for service_id in service_ids:
+            service = self.records.services.get(service_id)
+            if service.state == "active" and service.operational_state != state:
+                service.operational_state = state
+                self.bus.emit(e.ServiceStateChanged(at, service.id, service.customer_id, state, cause))
+
+    def _link_down(self, event: e.LinkDown) -> None:
+        self._set_operational(event.service_ids, "down", f"link {event.link_id} down", event.at)
+
+    def _link_up(self, event: e.LinkUp) -> None:
+        self._set_operational(event.service_ids, "up", f"link {event.link_id} up", event.at)
+
+    # -- usage to bill -----------------------------------------------------
+
+    def collect_usage(self, cmd: c.CollectUsage) -> int:
+        """Mediation and rating: collect the network's counters and rate them in bulk."""
+        r = self.records
+        batch = self.network.collect_usage(cmd.at)
+        keys = r.services.keys_for_refs(batch.network_ref)
+        r.usage.ensure(max(len(r.services) - 1, 0))
+        mediated = mediate(batch, keys, r.usage.billable)
+        rated = r.usage.rate(mediated)
+        if len(rated):
+            self.archive.append(rated)
+        start, self._last_collection = self._last_collection, cmd.at
+        self.bus.emit(
+            e.UsageRated(
+                cmd.at,
+                start,
+                cmd.at,
+                len(rated),
+                mediated.rejected_total,
+                int(rated.volume_bytes.sum()),
+                from_micros(int(rated.charge_micros.sum())),
+            )
+        )
+        return len(rated)
+
+    def run_bill_cycle(self, cmd: c.RunBillCycle) -> list[str]:
+        """Bill run: bill each account whose cycle day is today, for the period ending now."""
+        r, cal = self.records, self.calendar
+        day = cal.day_of_month(cmd.at)
+        issued: list[str] = []
+        total = ZERO
+        for account in r.accounts.values():
+            if account.bill_cycle_day != day or (account.last_billed_at or -1.0) >= cmd.at:
+                continue
+            cycle_start = cal.previous_cycle_date(cmd.at, account.bill_cycle_day)
+            start = max(cycle_start, account.last_billed_at or account.opened_at)
+            services = [r.services.get(s) for s in r.services_by_customer.get(account.customer_id, ())]
+            services = [s for s in services if live_in(s, start, cmd.at)]
+            account.last_billed_at = cmd.at
+            if not services:
+                continue
+            bill = bill_account(
+                r.new_id("BILL"),
+                account,
+                services,
+                self.catalog.get,
+                lambda s: r.usage.close(s.key),
+                (start, cmd.at),
+                cal,
+                cal.whole_days(cycle_start, cmd.at),
+            )
+            r.bills[bill.id] = bill
+            issued.append(bill.id)
+            total += bill.amount
+            self.bus.emit(
+                e.CustomerBillIssued(cmd.at, bill.id, account.customer_id, account.id, start, cmd.at, bill.amount)
+            )
+        self.bus.emit(e.BillRunCompleted(cmd.at, day, len(issued), total))
+        return issued
+
+    # -- figures -----------------------------------------------------------
+
+    def invoiced(self):
+        return sum((b.amount for b in self.records.bills.values()), ZERO)
+
+    def unbilled(self):
+        return to_cents(from_micros(self.records.usage.unbilled_micros))

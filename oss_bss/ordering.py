@@ -1,0 +1,50 @@
+"""Order handling: product orders (TMF622), service orders (TMF641), work orders.
+
+A product order is decomposed into one service order per product; a service
+order for a new site needs a field installation (a work order) before the
+network is asked to activate it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class ProductOrder:
+    id: str
+    customer_id: str
+    offering_id: str
+    submitted_at: float
+    state: str = "acknowledged"
+    service_order_id: str | None = None
+    completed_at: float | None = None
+    failure_code: str | None = None
+    failure_reason: str | None = None
+
+
+@dataclass(slots=True)
+class ServiceOrder:
+    id: str
+    product_order_id: str
+    customer_id: str
+    service_id: str
+    created_at: float
+    state: str = "acknowledged"
+    completed_at: float | None = None
+    failure_code: str | None = None
+    failure_reason: str | None = None
+
+
+@dataclass(slots=True)
+class WorkOrder:
+    """Field work the operator's workforce must do (an installation visit)."""
+
+    id: str
+    service_order_id: str
+    customer_id: str
+    site: str
+    kind: str
+    issued_at: float
+    state: str = "issued"
+    completed_at: float | None = None

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Run a telcolab scenario: ``python run_scenario.py SCENARIO.yaml [options]``.
+
+Exit codes: 0 the run succeeded (and every expectation held), 1 an
+expectation failed, 2 the input was invalid or a part could not start (one
+line on standard error says why).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from oss_bss.errors import TelcolabError
+from sim import runner
+from sim.scenario import load_scenario
+
+EXIT_OK, EXIT_EXPECTATION, EXIT_INVALID = 0, 1, 2
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def _default_out(name: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path("runs") / f"{name}-{stamp}"
+
+
+def _summary_table(summary: dict, folder: Path) -> Table:
+    table = Table(title=f"{summary['scenario']}: {summary['simulated_days']:g} simulated days "
+                  f"in {summary['wall_seconds']:.1f} s", show_header=True)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    cur = summary["currency"]
+    rows = [
+        ("customers", f"{summary['customers']:,}"),
+        ("orders submitted", f"{summary['orders']['submitted']:,}"),
+        ("orders completed", f"{summary['orders']['completed']:,}"),
+        ("orders failed", f"{summary['orders']['failed']:,}"),
+        ("services active", f"{summary['services']['active']:,}"),
+        ("usage records", f"{summary['usage']['records']:,}"),
+        ("usage volume", f"{summary['usage']['volume_bytes'] / 1e12:,.2f} TB"),
+        ("invoices", f"{summary['invoices']['count']:,}"),
+        ("revenue invoiced", f"{summary['revenue']['invoiced']} {cur}"),
+        ("usage not yet billed", f"{summary['revenue']['unbilled_usage']} {cur}"),
+        ("events", f"{summary['events']['count']:,}"),
+        ("results", str(folder)),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+@app.command()
+def main(
+    scenario: Annotated[Path, typer.Argument(help="The scenario file (YAML).", show_default=False, metavar="SCENARIO")],
+    out: Annotated[Optional[Path], typer.Option(help="Folder for the results [default: runs/<name>-<UTC time>].")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Override the scenario's seed.", min=0)] = None,
+    backend: Annotated[Optional[str], typer.Option(help="Override the network backend (sim).")] = None,
+    db: Annotated[Optional[str], typer.Option(help="SQLAlchemy database URL [default: run.db in the folder].")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Validate the scenario and exit without running.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+) -> None:
+    """Run a scenario on the simulated network and write its results."""
+    try:
+        loaded = load_scenario(scenario, seed=seed, backend=backend)
+        if check:
+            from sim.backends import backend as find_backend
+            from sim.topology import load_topology
+
+            find_backend(loaded.spec.backend)
+            load_topology(loaded, 0)
+            err_console.print(f"{scenario}: ok", highlight=False)
+            raise typer.Exit(EXIT_OK)
+        folder = out or _default_out(loaded.spec.name)
+        total = loaded.spec.duration_seconds
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("day {task.fields[day]:.1f} of {task.fields[days]:g}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=quiet,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(loaded.spec.name, total=total, day=0.0, days=loaded.spec.duration_days)
+
+            def tick(now: float) -> None:
+                progress.update(task, completed=now, day=now / 86_400)
+
+            result = runner.run(loaded, folder, db_url=db, on_tick=tick)
+        if not quiet:
+            out_console.print(_summary_table(result.summary, result.folder))
+        else:
+            out_console.print(str(result.folder), highlight=False)
+    except TelcolabError as exc:
+        err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted: no results written", highlight=False)
+        raise typer.Exit(130) from None
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,268 @@
+"""Scenario schema v1 and its loader.
+
+A scenario is YAML. The schema is strict: an unknown key, a missing key or a
+bad value is a :class:`~oss_bss.errors.ScenarioError` naming the file, the key
+path (``population.segments.business.share``) and the reason, never a
+traceback. :func:`load_scenario` is the only way in.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from faker.config import AVAILABLE_LOCALES
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from oss_bss.errors import ScenarioError
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TopologyBuilder(Strict):
+    """A generated topology; node names are Mininet's switch names s1, s2, ..."""
+
+    kind: Literal["linear", "ring", "star", "tree", "random-geometric"]
+    nodes: Annotated[int, Field(ge=1, le=100_000)]
+    branching: Annotated[int, Field(ge=1, le=64)] = 2  # tree only
+    radius: Annotated[float, Field(gt=0, le=2)] = 0.35  # random-geometric only, unit square
+    extent_km: Positive = 1000.0  # random-geometric only: side of the square, for latency
+
+    @model_validator(mode="after")
+    def _sizes(self):
+        if self.kind == "ring" and self.nodes < 3:
+            raise ValueError("a ring needs at least 3 nodes")
+        return self
+
+
+class TopologyConfig(Strict):
+    file: str | None = None  # GraphML (.graphml) or GML (.gml), relative to the scenario file
+    builder: TopologyBuilder | None = None
+    gateways: list[str] | None = None  # default: the most central node of each component
+    capacity_mbps: Positive = 10_000.0  # links whose file gives no speed
+    latency_ms: NonNegative = 1.0  # links without coordinates at both ends
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.file is None) == (self.builder is None):
+            raise ValueError("give exactly one of 'file' and 'builder'")
+        return self
+
+
+class Offering(Strict):
+    id: Name
+    name: str
+    bandwidth_mbps: Positive  # reserved along the path at activation
+    monthly_price: Money
+    usage_price_per_gb: Money = Decimal(0)
+
+
+class Volume(Strict):
+    """Lognormal volume of one session: its median and the sigma of its logarithm."""
+
+    median_mb: Positive
+    sigma: Annotated[float, Field(ge=0, le=5)] = 1.0
+
+
+class Segment(Strict):
+    share: Annotated[float, Field(gt=0, le=1)]
+    offerings: dict[str, Positive]  # offering id -> relative weight
+    sessions_per_day: NonNegative
+    session_volume: Volume
+
+    @field_validator("offerings")
+    @classmethod
+    def _some(cls, v):
+        if not v:
+            raise ValueError("name at least one offering")
+        return v
+
+
+class Population(Strict):
+    customers: Annotated[int, Field(ge=0, le=10_000_000)]
+    locale: str = "en_US"
+    segments: dict[Name, Segment]
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, v):
+        if v not in AVAILABLE_LOCALES:
+            raise ValueError(f"unknown Faker locale {v!r}")
+        return v
+
+    @field_validator("segments")
+    @classmethod
+    def _shares(cls, v):
+        if not v:
+            raise ValueError("name at least one segment")
+        total = sum(s.share for s in v.values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"segment shares must add up to 1, they add up to {total:g}")
+        return v
+
+
+class Triangular(Strict):
+    min: NonNegative
+    mode: NonNegative
+    max: Positive
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.min <= self.mode <= self.max or self.min == self.max:
+            raise ValueError("need min <= mode <= max and min < max")
+        return self
+
+
+class Ordering(Strict):
+    arrivals_per_day: Positive  # Poisson arrival rate of new customers placing their order
+    install_hours: Triangular  # field installation time after the order
+
+
+class Billing(Strict):
+    cycle_day: Annotated[int, Field(ge=1, le=28)] = 1
+
+
+DEFAULT_PROFILE = [
+    1.6, 1.0, 0.7, 0.5, 0.5, 0.7, 1.4, 2.6, 3.4, 3.8, 4.0, 4.2,
+    4.5, 4.4, 4.3, 4.4, 4.8, 5.4, 6.2, 7.2, 8.0, 8.2, 6.6, 3.6,
+]  # fmt: skip
+
+
+class Usage(Strict):
+    daily_profile: list[NonNegative] = Field(default_factory=lambda: list(DEFAULT_PROFILE))
+
+    @field_validator("daily_profile")
+    @classmethod
+    def _covers_day(cls, v):
+        if len(v) != 24:
+            raise ValueError(f"give 24 hourly weights, not {len(v)}")
+        if sum(v) <= 0:
+            raise ValueError("at least one hourly weight must be positive")
+        return v
+
+
+class Scenario(Strict):
+    name: Name
+    description: str = ""
+    seed: Annotated[int, Field(ge=0, lt=2**63)]
+    start: date
+    duration_days: Annotated[float, Field(gt=0, le=3660, allow_inf_nan=False)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    backend: str = "sim"
+    topology: TopologyConfig
+    catalog: Annotated[list[Offering], Field(min_length=1)]
+    population: Population
+    ordering: Ordering
+    billing: Billing = Billing()
+    usage: Usage = Usage()
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.duration_days * 86_400.0
+
+
+class LoadedScenario(BaseModel):
+    """A validated scenario with the file it came from (for relative paths and messages)."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    spec: Scenario
+    path: Path
+
+    def resolve(self, relative: str) -> Path:
+        return (self.path.parent / relative).resolve()
+
+
+def _key_path(loc: tuple) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _reason(error: dict) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    msg = error["msg"]
+    return msg.removeprefix("Value error, ")
+
+
+def scenario_error(file: Path | str, exc: ValidationError) -> ScenarioError:
+    """The first pydantic error as a ScenarioError (``and N more`` when there are several)."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    # Validators of a whole model carry their own key path in the message.
+    loc = tuple(x for x in first["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+    reason, key = _reason(first), _key_path(loc)
+    if len(errors) > 1:
+        reason += f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})"
+    return ScenarioError(str(file), reason, key)
+
+
+def _check_references(spec: Scenario, path: Path) -> None:
+    """Keys that name other parts of the scenario must name something that exists."""
+    ids = [o.id for o in spec.catalog]
+    for i, oid in enumerate(ids):
+        if oid in ids[:i]:
+            raise ScenarioError(str(path), f"duplicate offering id {oid!r}", f"catalog[{i}].id")
+    for seg_name, seg in spec.population.segments.items():
+        for oid in seg.offerings:
+            if oid not in ids:
+                raise ScenarioError(
+                    str(path), f"{oid!r} is not an offering of the catalog", f"population.segments.{seg_name}.offerings"
+                )
+
+
+def load_scenario(path: str | Path, *, seed: int | None = None, backend: str | None = None) -> LoadedScenario:
+    """Read, parse and validate a scenario file; overrides come from the command line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(str(path), "file not found") from None
+    except IsADirectoryError:
+        raise ScenarioError(str(path), "is a directory, not a scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), f"cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(str(path), f"{where}YAML syntax error: {problem}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(str(path), "a scenario must be a mapping of keys to values")
+    if seed is not None:
+        data["seed"] = seed
+    if backend is not None:
+        data["backend"] = backend
+    try:
+        spec = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise scenario_error(path, exc) from None
+    _check_references(spec, path)
+    loaded = LoadedScenario(spec=spec, path=path.resolve())
+    if spec.topology.file is not None:
+        topo = loaded.resolve(spec.topology.file)
+        if not topo.is_file():
+            raise ScenarioError(str(path), f"file not found: {topo}", "topology.file")
+        if topo.suffix.lower() not in (".graphml", ".gml"):
+            raise ScenarioError(str(path), "a topology file must be .graphml or .gml", "topology.file")
+    return loaded

@@ -1,0 +1,96 @@
+"""The world's behaviour as SimPy processes around the operator.
+
+* customers arrive (Poisson), register and place their order;
+* the field workforce installs what the operator's work orders ask for;
+* every hour, customers' traffic is offered to the network, mediation
+  collects the counters, and at midnight the operator's bill run is due.
+
+The world talks to the operator only through commands on the bus and learns
+what happened from the operator's events, as a real customer base and a real
+workforce would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import simpy
+
+from oss_bss import commands as c
+from oss_bss import events as e
+from oss_bss.bus import MessageBus
+from oss_bss.periods import DAY, HOUR
+from sim.network import SimulatedNetwork
+from sim.population import Person
+from sim.rng import RandomStreams
+from sim.scenario import Scenario
+from sim.traffic import SegmentTraffic, TrafficModel
+
+
+class World:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        bus: MessageBus,
+        scenario: Scenario,
+        network: SimulatedNetwork,
+        people: Iterable[Person],
+        streams: RandomStreams,
+        on_tick: Callable[[float], None] | None = None,
+    ):
+        self.env, self.bus, self.scenario, self.network = env, bus, scenario, network
+        self.people = people
+        self.streams = streams
+        self.on_tick = on_tick or (lambda now: None)
+        segments = [SegmentTraffic.from_config(s) for s in scenario.population.segments.values()]
+        self.traffic = TrafficModel(segments, scenario.usage.daily_profile, streams.get("traffic"))
+        self._segment_of: dict[str, int] = {}
+        self._install = streams.get("workforce.installation")
+        bus.subscribe(e.WorkOrderIssued, self._on_work_order)
+        bus.subscribe(e.ServiceActivated, self._on_activated)
+
+    def start(self) -> None:
+        self.env.process(self._arrivals())
+        self.env.process(self._clock())
+
+    # -- customers -------------------------------------------------------
+
+    def _arrivals(self):
+        rng = self.streams.get("ordering.arrivals")
+        mean_gap = DAY / self.scenario.ordering.arrivals_per_day
+        for person in self.people:
+            yield self.env.timeout(float(rng.exponential(mean_gap)))
+            now = self.env.now
+            customer_id = self.bus.handle(
+                c.RegisterCustomer(now, person.name, person.segment, person.email, person.address, person.site)
+            )
+            self._segment_of[customer_id] = person.segment_index
+            self.bus.handle(c.SubmitProductOrder(now, customer_id, person.offering_id))
+
+    def _on_activated(self, event: e.ServiceActivated) -> None:
+        self.traffic.add(event.network_ref, self._segment_of[event.customer_id])
+
+    # -- workforce -------------------------------------------------------
+
+    def _on_work_order(self, event: e.WorkOrderIssued) -> None:
+        spec = self.scenario.ordering.install_hours
+        hours = float(self._install.triangular(spec.min, spec.mode, spec.max))
+        self.env.process(self._complete_later(event.work_order_id, hours * HOUR))
+
+    def _complete_later(self, work_order_id: str, delay: float):
+        yield self.env.timeout(delay)
+        self.bus.handle(c.CompleteWorkOrder(self.env.now, work_order_id))
+
+    # -- the hourly clock ------------------------------------------------
+
+    def _clock(self):
+        while True:
+            t0 = self.env.now
+            yield self.env.timeout(HOUR)
+            now = self.env.now
+            refs, volume = self.traffic.demand(t0, now)
+            self.network.carry(refs, volume)
+            self.bus.handle(c.CollectUsage(now))
+            if now % DAY == 0:
+                self.bus.handle(c.RunBillCycle(now))
+            self.on_tick(now)

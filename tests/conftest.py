@@ -1,0 +1,51 @@
+"""Shared fixtures: the project root, the quickstart, a way to call the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``python run_scenario.py ARGS`` as a user would type it."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_scenario.py"), *map(str, args)],
+        capture_output=True, text=True, cwd=cwd or ROOT, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture
+def write_scenario(tmp_path):
+    """Write a variant of the quickstart (a dict of changes, or raw text) and return its path."""
+
+    def write(changes: dict | None = None, text: str | None = None, name: str = "scenario.yaml") -> Path:
+        path = tmp_path / name
+        if text is None:
+            data = yaml.safe_load((SCENARIOS / "quickstart.yaml").read_text())
+            data["topology"]["file"] = str(SCENARIOS / "topologies" / "Abilene.graphml")
+            for key, value in (changes or {}).items():
+                node = data
+                *parents, last = key.split(".")
+                for p in parents:
+                    node = node[p]
+                if value is None:
+                    del node[last]
+                else:
+                    node[last] = value
+            text = yaml.safe_dump(data, sort_keys=False)
+        path.write_text(text)
+        return path
+
+    return write

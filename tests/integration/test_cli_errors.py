@@ -1,0 +1,70 @@
+"""A user's mistakes get one line, exit code 2, no traceback and no folder left behind."""
+
+import pytest
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_missing_scenario_file(cli, tmp_path):
+    result = cli(tmp_path / "nope.yaml", "--out", tmp_path / "out")
+    assert_one_line_error(result, "nope.yaml", "file not found")
+    assert not (tmp_path / "out").exists()
+
+
+def test_yaml_syntax_error_names_line_and_column(cli, write_scenario):
+    path = write_scenario(text="name: x\nseed: [1, 2\nstart: 2026-01-01\n")
+    assert_one_line_error(cli(path), str(path), "line ", "YAML syntax error")
+
+
+@pytest.mark.parametrize(
+    "changes,key,reason",
+    [
+        ({"population.colour": "blue"}, "population.colour", "unknown key"),
+        ({"duration_days": -3}, "duration_days", "greater than 0"),
+        ({"seed": None}, "seed", "required key is missing"),
+        ({"currency": "euro"}, "currency", "should match pattern"),
+        ({"population.segments.business.share": 0.5}, "population.segments", "add up to 1"),
+        ({"population.segments.business.offerings": {"gold": 1}}, "population.segments.business.offerings", "gold"),
+        ({"population.locale": "xx_XX"}, "population.locale", "unknown Faker locale"),
+        ({"usage": {"daily_profile": [1, 2, 3]}}, "usage.daily_profile", "24 hourly weights"),
+        ({"ordering.install_hours": {"min": 5, "mode": 1, "max": 9}}, "ordering.install_hours", "min <= mode"),
+        ({"topology.file": "missing.graphml"}, "topology.file", "file not found"),
+        ({"topology.gateways": ["Atlantis"]}, "topology.gateways[0]", "Atlantis"),
+        ({"catalog": []}, "catalog", "at least 1"),
+    ],
+)
+def test_bad_values_name_the_file_the_key_path_and_the_reason(cli, write_scenario, tmp_path, changes, key, reason):
+    path = write_scenario(changes)
+    assert_one_line_error(cli(path, "--check"), f"{path}: {key}: ", reason)
+    out = tmp_path / "run-out"
+    assert_one_line_error(cli(path, "--out", out), key)
+    assert not out.exists() and not list(tmp_path.glob(".run-out*"))
+
+
+def test_unknown_backend_and_bad_database_url(cli, write_scenario, tmp_path):
+    path = write_scenario({"population.customers": 5, "duration_days": 1})
+    assert_one_line_error(cli(path, "--backend", "carrier-pigeon"), "unknown network backend", "carrier-pigeon")
+    result = cli(path, "--out", tmp_path / "o", "--db", "nosuchdb://x")
+    assert_one_line_error(result, "database")
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_existing_non_empty_output_folder_is_refused(cli, write_scenario, tmp_path):
+    path = write_scenario({"population.customers": 5, "duration_days": 1})
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("mine")
+    assert_one_line_error(cli(path, "--out", tmp_path / "taken"), "not empty")
+    assert (tmp_path / "taken" / "keep.txt").read_text() == "mine"
+
+
+def test_check_accepts_the_quickstart(cli):
+    result = cli("scenarios/quickstart.yaml", "--check")
+    assert result.returncode == 0 and "ok" in result.stderr

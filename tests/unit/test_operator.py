@@ -1,0 +1,140 @@
+"""The operator's flows with a fake network: order to activate, usage to bill."""
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from oss_bss import commands as c
+from oss_bss import events as e
+from oss_bss.bus import MessageBus
+from oss_bss.catalog import Catalog, ProductOffering
+from oss_bss.errors import InvalidTransition, NotFound, ValidationError
+from oss_bss.operator import Operator
+from tests.fakes import FakeNetwork
+
+DAY = 86_400.0
+EPOCH = datetime(2026, 4, 1)
+
+
+@pytest.fixture
+def world():
+    log = []
+    bus = MessageBus(log.append)
+    network = FakeNetwork(refuse_sites={"far"})
+    catalog = Catalog(
+        [
+            ProductOffering("fibre", "Fibre", 10**8, Decimal("30.00"), Decimal("0.50")),
+            ProductOffering("biz", "Business", 10**9, Decimal("149.00"), Decimal("0")),
+        ]
+    )
+    op = Operator(bus, catalog, network, epoch=EPOCH, currency="EUR", bill_cycle_day=1)
+    return op, bus, network, log
+
+
+def order(bus, at, site="a", offering="fibre"):
+    cid = bus.handle(c.RegisterCustomer(at, "Ada", "residential", "ada@example.org", "1 Road", site))
+    oid = bus.handle(c.SubmitProductOrder(at, cid, offering))
+    return cid, oid
+
+
+def types(log):
+    return [type(x).__name__ for x in log]
+
+
+def test_order_to_activate_goes_through_installation_then_the_network(world):
+    op, bus, network, log = world
+    cid, oid = order(bus, 100.0)
+    po = op.records.product_orders[oid]
+    assert po.state == "inProgress" and network.calls == []
+    wo = next(iter(op.records.work_orders.values()))
+    bus.handle(c.CompleteWorkOrder(5000.0, wo.id))
+    assert po.state == "completed" and po.completed_at == 5000.0
+    svc = op.records.services.get(op.records.service_orders[po.service_order_id].service_id)
+    assert (svc.state, svc.operational_state, svc.activated_at) == ("active", "up", 5000.0)
+    assert svc.path == ("a", "gw") and svc.network_ref == network.active[svc.id]
+    assert types(log) == [
+        "CustomerRegistered", "ProductOrderSubmitted", "ServiceOrderCreated", "WorkOrderIssued",
+        "WorkOrderCompleted", "ServiceActivated", "ProductOrderCompleted",
+    ]  # fmt: skip
+    # Every event of the journey names the customer.
+    assert all(getattr(ev, "customer_id", cid) == cid for ev in log)
+
+
+def test_refused_activation_fails_the_order_with_the_networks_reason(world):
+    op, bus, network, log = world
+    _, oid = order(bus, 0.0, site="far")
+    wo = next(iter(op.records.work_orders.values()))
+    bus.handle(c.CompleteWorkOrder(10.0, wo.id))
+    po = op.records.product_orders[oid]
+    assert po.state == "failed" and po.failure_code == "no_capacity"
+    assert "far" in po.failure_reason
+    assert isinstance(log[-1], e.ProductOrderFailed) and log[-1].reason == po.failure_reason
+    assert op.records.services.by_key[0].state == "terminated"
+
+
+def test_wrong_ids_and_illegal_moves_are_errors_of_the_tree(world):
+    op, bus, network, log = world
+    with pytest.raises(NotFound):
+        bus.handle(c.SubmitProductOrder(0.0, "CUS-404", "fibre"))
+    cid, _ = order(bus, 0.0)
+    with pytest.raises(NotFound):
+        bus.handle(c.SubmitProductOrder(0.0, cid, "no-such-offering"))
+    wo = next(iter(op.records.work_orders.values()))
+    bus.handle(c.CompleteWorkOrder(1.0, wo.id))
+    with pytest.raises(InvalidTransition):
+        bus.handle(c.CompleteWorkOrder(2.0, wo.id))
+    with pytest.raises(ValidationError):
+        ProductOffering("x", "X", 0, Decimal("-1"), Decimal("0.0000001"))
+
+
+def test_bill_prorates_recurring_to_the_day_and_bills_rated_usage(world):
+    op, bus, network, log = world
+    order(bus, 0.0)
+    wo = next(iter(op.records.work_orders.values()))
+    bus.handle(c.CompleteWorkOrder(10 * DAY + 3600, wo.id))  # live from 11 April, 20 of 30 days
+    ref = next(iter(network.active.values()))
+    network.report([ref, ref], [11 * DAY, 12 * DAY], [11 * DAY + 3600, 12 * DAY + 3600], [3 * 10**9, 10**9 + 1])
+    bus.handle(c.CollectUsage(12 * DAY + 3600))
+    assert op.bus.handle(c.RunBillCycle(15 * DAY)) == []  # not the cycle day
+    (bill_id,) = bus.handle(c.RunBillCycle(30 * DAY))  # 1 May
+    bill = op.records.bills[bill_id]
+    recurring, usage = bill.lines
+    assert (recurring.kind, recurring.quantity, recurring.amount) == ("recurring", 20, Decimal("20.00"))
+    # 4,000,000,001 bytes at 0.50 per GB = 2.0000000005 -> 2.00
+    assert (usage.kind, usage.quantity, usage.amount) == ("usage", 4 * 10**9 + 1, Decimal("2.00"))
+    assert bill.amount == Decimal("22.00") == recurring.amount + usage.amount
+    assert op.invoiced() == Decimal("22.00")
+    # The same cycle date billed again bills nothing twice.
+    assert bus.handle(c.RunBillCycle(30 * DAY)) == []
+    issued = [x for x in log if isinstance(x, e.CustomerBillIssued)]
+    assert len(issued) == 1 and issued[0].amount == Decimal("22.00")
+
+
+def test_customers_without_a_live_service_get_no_bill(world):
+    op, bus, network, log = world
+    order(bus, 0.0, site="far")
+    bus.handle(c.CompleteWorkOrder(1.0, next(iter(op.records.work_orders))))
+    assert bus.handle(c.RunBillCycle(30 * DAY)) == []
+    assert op.records.bills == {}
+
+
+def test_usage_for_unknown_handles_is_rejected_not_billed(world):
+    op, bus, network, log = world
+    network.report([77], [0.0], [3600.0], [10**9])
+    assert bus.handle(c.CollectUsage(3600.0)) == 0
+    assert op.records.usage.rejected == {"unknown_service": 1}
+    assert isinstance(log[-1], e.UsageRated) and log[-1].rejected == 1
+
+
+def test_link_events_change_the_operational_state_of_the_services_on_it(world):
+    op, bus, network, log = world
+    order(bus, 0.0)
+    bus.handle(c.CompleteWorkOrder(1.0, next(iter(op.records.work_orders))))
+    svc = op.records.services.by_key[0]
+    bus.handle(e.LinkDown(50.0, "a--gw", (svc.id,)))
+    assert svc.operational_state == "down"
+    bus.handle(e.LinkUp(90.0, "a--gw", (svc.id,)))
+    assert svc.operational_state == "up"
+    changes = [x for x in log if isinstance(x, e.ServiceStateChanged)]
+    assert [(x.operational_state, x.at) for x in changes] == [("down", 50.0), ("up", 90.0)]
