@@ -35,10 +35,31 @@ class Mediated:
     end: np.ndarray
     volume_bytes: np.ndarray
     rejected: dict[str, int] = field(default_factory=dict)
+    unique_keys: bool = False  # no service appears twice (then plain fancy indexing sums exactly)
 
     @property
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
+
+
+def _duplicates(keys: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Mask of records whose (service, interval start) came earlier in the batch.
+
+    Only services that appear more than once can have duplicates, and in a
+    batch of counters polled once per interval there are none: that case costs
+    one ``bincount``; otherwise only the repeated services are sorted.
+    """
+    dup = np.zeros(len(keys), dtype=bool)
+    if len(keys) < 2:
+        return dup
+    counts = np.bincount(keys)
+    repeated = np.flatnonzero(counts[keys] > 1)
+    if len(repeated) == 0:
+        return dup
+    order = repeated[np.lexsort((repeated, start[repeated], keys[repeated]))]
+    same = (keys[order][1:] == keys[order][:-1]) & (start[order][1:] == start[order][:-1])
+    dup[order[1:][same]] = True
+    return dup
 
 
 def mediate(batch: UsageBatch, keys: np.ndarray, billable: np.ndarray) -> Mediated:
@@ -47,37 +68,36 @@ def mediate(batch: UsageBatch, keys: np.ndarray, billable: np.ndarray) -> Mediat
     ``keys`` are the service keys of the batch's network handles (-1 when the
     inventory does not know one); ``billable[key]`` says whether that service
     may be charged. Zero-volume records are dropped silently: they carry
-    nothing to bill and are not errors.
+    nothing to bill and are not errors. Of records repeating a service and
+    interval start, the first stands.
     """
-    reasons: dict[str, np.ndarray] = {}
     known = keys >= 0
-    reasons["unknown_service"] = ~known
-    is_billable = np.zeros(len(keys), dtype=bool)
-    is_billable[known] = billable[keys[known]]
-    reasons["not_billable"] = known & ~is_billable
-    bad = (batch.end <= batch.start) & known & is_billable
-    reasons["bad_interval"] = bad
-    negative = (batch.volume_bytes < 0) & known & is_billable & ~bad
-    reasons["negative_volume"] = negative
-    ok = known & is_billable & ~bad & ~negative & (batch.volume_bytes > 0)
-    # Duplicates: the same service and interval start twice; the first one stands.
-    idx = np.flatnonzero(ok)
-    dup = np.zeros(len(keys), dtype=bool)
-    if len(idx) > 1:
-        pair = np.stack([keys[idx], batch.start[idx].view(np.int64)], axis=1)
-        _, first = np.unique(pair, axis=0, return_index=True)
-        if len(first) < len(idx):
-            keep = np.zeros(len(idx), dtype=bool)
-            keep[first] = True
-            dup[idx[~keep]] = True
-            ok &= ~dup
-    reasons["duplicate"] = dup
+    is_billable = known & billable[np.where(known, keys, 0)]
+    bad = is_billable & (batch.end <= batch.start)
+    negative = is_billable & ~bad & (batch.volume_bytes < 0)
+    ok = is_billable & ~bad & ~negative & (batch.volume_bytes > 0)
+    # A slice when every record passes (the usual case) avoids copying the columns.
+    kept: slice | np.ndarray = slice(None) if ok.all() else np.flatnonzero(ok)
+    k, st = keys[kept], batch.start[kept]
+    dup = _duplicates(k, st)
+    if dup.any():
+        kept = np.flatnonzero(ok)[~dup]
+        k, st = keys[kept], batch.start[kept]
+    rejected = {
+        "unknown_service": int(np.count_nonzero(~known)),
+        "not_billable": int(np.count_nonzero(known & ~is_billable)),
+        "bad_interval": int(np.count_nonzero(bad)),
+        "negative_volume": int(np.count_nonzero(negative)),
+        "duplicate": int(np.count_nonzero(dup)),
+    }
+    unique = len(k) == 0 or not dup.any() and int(np.bincount(k).max()) <= 1
     return Mediated(
-        service_key=keys[ok],
-        start=batch.start[ok],
-        end=batch.end[ok],
-        volume_bytes=batch.volume_bytes[ok],
-        rejected={r: int(np.count_nonzero(m)) for r, m in reasons.items() if m.any()},
+        service_key=k,
+        start=st,
+        end=batch.end[kept],
+        volume_bytes=batch.volume_bytes[kept],
+        rejected={r: n for r, n in rejected.items() if n},
+        unique_keys=unique,
     )
 
 
@@ -88,8 +108,13 @@ def rate(volume_bytes: np.ndarray, micros_per_gb: np.ndarray) -> np.ndarray:
     remainder so no product overflows int64 for prices under 9,000 currency
     units per gigabyte.
     """
-    whole, rest = np.divmod(volume_bytes.astype(np.int64), BYTES_PER_GB)
-    price = micros_per_gb.astype(np.int64)
+    volume = volume_bytes.astype(np.int64, copy=False)
+    price = micros_per_gb.astype(np.int64, copy=False)
+    if len(volume) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if int(volume.max()) * int(price.max()) < 2**62:  # no product can overflow: one pass
+        return (volume * price + BYTES_PER_GB // 2) // BYTES_PER_GB
+    whole, rest = np.divmod(volume, BYTES_PER_GB)
     return whole * price + (rest * price + BYTES_PER_GB // 2) // BYTES_PER_GB
 
 
@@ -127,11 +152,14 @@ class UsageLedger:
         """Rate accepted records and add them to each service's open balance."""
         keys = mediated.service_key
         charges = rate(mediated.volume_bytes, self.micros_per_gb[keys])
-        # A batch may hold several intervals of one service: np.add.at sums
-        # repeated keys exactly (fancy-index += would keep only the last).
-        np.add.at(self.open_micros, keys, charges)
-        np.add.at(self.open_bytes, keys, mediated.volume_bytes)
-        np.add.at(self.open_records, keys, 1)
+        if mediated.unique_keys:
+            self.open_micros[keys] += charges
+            self.open_bytes[keys] += mediated.volume_bytes
+            self.open_records[keys] += 1
+        else:  # several intervals of one service: np.add.at sums repeated keys exactly
+            np.add.at(self.open_micros, keys, charges)
+            np.add.at(self.open_bytes, keys, mediated.volume_bytes)
+            np.add.at(self.open_records, keys, 1)
         self.records += len(keys)
         self.volume_bytes += int(mediated.volume_bytes.sum())
         self.charge_micros += int(charges.sum())

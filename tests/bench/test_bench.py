@@ -1,0 +1,102 @@
+"""Hot paths, each next to a bare baseline over the same data (``make bench``).
+
+Run in ``make test`` too, once each with timing off, so they stay correct.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from oss_bss.ports import UsageBatch
+from oss_bss.usage import UsageLedger, mediate
+from sim import runner
+from sim.scenario import load_scenario
+from sim.traffic import SegmentTraffic, TrafficModel
+from tests.conftest import SCENARIOS
+
+pytestmark = pytest.mark.bench
+
+N_RECORDS = 1_000_000  # one hourly collection of a million services
+N_SERVICES = 100_000
+
+
+@pytest.fixture(scope="module")
+def records():
+    rng = np.random.default_rng(0)
+    keys = rng.permutation(N_RECORDS)
+    start = np.full(N_RECORDS, 3600.0)
+    volume = rng.integers(1, 5 * 10**9, N_RECORDS)
+    return keys, start, volume
+
+
+def test_mediation_and_rating(measure, records):
+    """Mediate (inventory look-up, checks, duplicates) and rate 1 M records into balances."""
+    keys, start, volume = records
+    batch = UsageBatch(keys + 1, start, start + 3600, volume)
+    ref_to_key = np.arange(-1, N_RECORDS)
+    billable = np.ones(N_RECORDS, dtype=bool)
+    ledger = UsageLedger(N_RECORDS)
+    ledger.micros_per_gb[:] = 20_000
+
+    def work():
+        m = mediate(batch, ref_to_key[batch.network_ref], billable)
+        return ledger.rate(m)
+
+    rated = measure("rating: mediate + rate", work, items=N_RECORDS, baseline="rating: bare numpy group-by")
+    assert len(rated) == N_RECORDS
+
+
+def test_rating_baseline(measure, records):
+    """The bare minimum over the same records: one multiply and a group-by sum."""
+    keys, _, volume = records
+
+    def work():
+        return np.bincount(keys, weights=volume * 2e-5, minlength=N_RECORDS)
+
+    measure("rating: bare numpy group-by", work, items=N_RECORDS)
+
+
+def _traffic(n: int) -> TrafficModel:
+    model = TrafficModel(
+        [SegmentTraffic(14.0, np.log(120e6), 1.1), SegmentTraffic(60.0, np.log(200e6), 1.3)],
+        [1.0] * 24,
+        np.random.default_rng(1),
+    )
+    for ref in range(1, n + 1):
+        model.add(ref, ref % 7 == 0)
+    return model
+
+
+def test_usage_generation(measure):
+    """One simulated day of traffic for 100,000 services (subscriber-days per second)."""
+    model = _traffic(N_SERVICES)
+
+    def day():
+        return sum(len(model.demand(h * 3600.0, (h + 1) * 3600.0)[0]) for h in range(24))
+
+    measure("usage: traffic of a day", day, items=N_SERVICES, baseline="usage: bare numpy draws")
+
+
+def test_usage_generation_baseline(measure):
+    """The same random draws with nothing around them."""
+    rng = np.random.default_rng(1)
+    lam = np.full(N_SERVICES, 14.0 / 24)
+
+    def day():
+        for _ in range(24):
+            n = rng.poisson(lam)
+            rng.lognormal(np.log(120e6), 1.1, int(n.sum()))
+
+    measure("usage: bare numpy draws", day, items=N_SERVICES)
+
+
+def test_quickstart_run(measure, tmp_path_factory):
+    """The whole quickstart: 1,000 customers x 30 days (items: subscriber-days)."""
+    scenario = load_scenario(SCENARIOS / "quickstart.yaml")
+
+    def run():
+        return runner.run(scenario, tmp_path_factory.mktemp("q") / "run")
+
+    result = measure("run: quickstart", run, items=1000 * 30, rounds=3)
+    assert result.summary["invoices"]["count"] > 0
