@@ -175,87 +175,31 @@ bill_line = Table(
 )
 
 
-def _rows(records: Records, catalog: Catalog) -> dict[Table, list[dict]]:
+def _value(value):
+    return json.dumps(list(value)) if isinstance(value, tuple) else value
+
+
+def _rows(table: Table, objects) -> list[dict]:
+    """Rows for ``table`` from objects whose attributes are named like its columns."""
+    names = [column.name for column in table.columns]
+    return [{name: _value(getattr(obj, name)) for name in names} for obj in objects]
+
+
+def _tables(records: Records, catalog: Catalog) -> list[tuple[Table, object]]:
+    """Each table with the objects that fill it, parents before children."""
     r = records
-    return {
-        product_offering: [
-            dict(
-                id=o.id, name=o.name, lifecycle_status=o.lifecycle_status, bandwidth_bps=o.bandwidth_bps,
-                monthly_price=o.monthly_price, usage_price_per_gb=o.usage_price_per_gb,
-            )
-            for o in catalog
-        ],
-        customer: [
-            dict(
-                id=x.id, name=x.name, segment=x.segment, email=x.email, address=x.address, site=x.site,
-                billing_account_id=x.billing_account_id, registered_at=x.registered_at, state=x.state,
-            )
-            for x in r.customers.values()
-        ],
-        billing_account: [
-            dict(
-                id=a.id, customer_id=a.customer_id, bill_cycle_day=a.bill_cycle_day, currency=a.currency,
-                opened_at=a.opened_at, last_billed_at=a.last_billed_at,
-            )
-            for a in r.accounts.values()
-        ],
-        product_order: [
-            dict(
-                id=o.id, customer_id=o.customer_id, offering_id=o.offering_id, state=o.state,
-                submitted_at=o.submitted_at, completed_at=o.completed_at, service_order_id=o.service_order_id,
-                failure_code=o.failure_code, failure_reason=o.failure_reason,
-            )
-            for o in r.product_orders.values()
-        ],
-        service_order: [
-            dict(
-                id=o.id, product_order_id=o.product_order_id, customer_id=o.customer_id, service_id=o.service_id,
-                state=o.state, created_at=o.created_at, completed_at=o.completed_at, failure_code=o.failure_code,
-                failure_reason=o.failure_reason,
-            )
-            for o in r.service_orders.values()
-        ],
-        work_order: [
-            dict(
-                id=w.id, service_order_id=w.service_order_id, customer_id=w.customer_id, site=w.site, kind=w.kind,
-                state=w.state, issued_at=w.issued_at, completed_at=w.completed_at,
-            )
-            for w in r.work_orders.values()
-        ],
-        service: [
-            dict(
-                id=s.id, key=s.key, customer_id=s.customer_id, offering_id=s.offering_id,
-                product_order_id=s.product_order_id, site=s.site, bandwidth_bps=s.bandwidth_bps, state=s.state,
-                operational_state=s.operational_state, network_ref=s.network_ref, path=json.dumps(list(s.path)),
-                links=json.dumps(list(s.links)), created_at=s.created_at, activated_at=s.activated_at,
-                terminated_at=s.terminated_at,
-            )
-            for s in r.services
-        ],
-        resource: [
-            dict(
-                id=x.id, kind=x.kind, a=x.a, b=x.b, capacity_bps=x.capacity_bps, latency_s=x.latency_s,
-                latitude=x.latitude, longitude=x.longitude, gateway=x.gateway,
-            )
-            for x in r.resources.values()
-        ],
-        customer_bill: [
-            dict(
-                id=b.id, billing_account_id=b.billing_account_id, customer_id=b.customer_id,
-                period_start=b.period_start, period_end=b.period_end, issued_at=b.issued_at, currency=b.currency,
-                state=b.state, amount=b.amount,
-            )
-            for b in r.bills.values()
-        ],
-        bill_line: [
-            dict(
-                id=line.id, bill_id=line.bill_id, service_id=line.service_id, kind=line.kind,
-                description=line.description, quantity=line.quantity, amount=line.amount,
-            )
-            for b in r.bills.values()
-            for line in b.lines
-        ],
-    }
+    return [
+        (product_offering, catalog),
+        (customer, r.customers.values()),
+        (billing_account, r.accounts.values()),
+        (product_order, r.product_orders.values()),
+        (service_order, r.service_orders.values()),
+        (work_order, r.work_orders.values()),
+        (service, r.services),
+        (resource, r.resources.values()),
+        (customer_bill, r.bills.values()),
+        (bill_line, (line for bill in r.bills.values() for line in bill.lines)),
+    ]
 
 
 def connect(url: str) -> Engine:
@@ -278,8 +222,8 @@ def save(records: Records, catalog: Catalog, url: str) -> None:
             )
         with engine.begin() as conn:
             metadata.create_all(conn)
-            for table, rows in _rows(records, catalog).items():
-                if rows:
+            for table, objects in _tables(records, catalog):
+                if rows := _rows(table, objects):
                     conn.execute(insert(table), rows)
     except SQLAlchemyError as exc:
         raise BackendUnavailable(f"database {engine.url.render_as_string(hide_password=True)}: {exc}") from None

@@ -68,3 +68,11 @@ def test_an_existing_non_empty_output_folder_is_refused(cli, write_scenario, tmp
 def test_check_accepts_the_quickstart(cli):
     result = cli("scenarios/quickstart.yaml", "--check")
     assert result.returncode == 0 and "ok" in result.stderr
+
+
+@pytest.mark.parametrize("suffix,content", [(".graphml", "<graphml><graph>oops"), (".gml", "graph [ node [ id 0 ")])
+def test_a_corrupt_topology_file_is_named_with_the_key(cli, write_scenario, tmp_path, suffix, content):
+    broken = tmp_path / f"broken{suffix}"
+    broken.write_text(content)
+    path = write_scenario({"topology.file": str(broken)})
+    assert_one_line_error(cli(path, "--check"), "topology.file", f"cannot read broken{suffix}")
