@@ -80,6 +80,9 @@ class SimulatedNetwork:
         self._counters = np.zeros(1024, dtype=np.int64)  # bytes carried since the last collection
         self._last_collection = 0.0
         self._shortest: dict[str, tuple[list[str], list[int]]] | None = None
+        # Searches that found no path: site -> smallest bandwidth refused. Valid
+        # until capacity is freed or a link comes back (then cleared).
+        self._refused: dict[str, int] = {}
 
     # -- the port --------------------------------------------------------
 
@@ -164,6 +167,8 @@ class SimulatedNetwork:
             return
         self.link_up[i] = up
         self._shortest = None
+        if up:
+            self._refused.clear()
         affected = sorted(self._on_link[i], key=lambda s: self._services[s].ref)
         for sid in affected:
             svc = self._services[sid]
@@ -194,6 +199,7 @@ class SimulatedNetwork:
         return bool(self.link_up[list(svc.links)].all()) if svc.links else True
 
     def _release(self, svc: _Service) -> None:
+        self._refused.clear()
         for i in svc.links:
             self.reserved[i] -= svc.bandwidth_bps
             self._on_link[i].discard(svc.id)
@@ -242,5 +248,10 @@ class SimulatedNetwork:
         nodes, links = best
         if all(self.capacity[i] - self.reserved[i] >= bandwidth_bps for i in links):
             return best
+        if self._refused.get(site, bandwidth_bps + 1) <= bandwidth_bps:
+            return None  # nothing was freed since a smaller request from here failed
         usable = self.link_up & (self.capacity - self.reserved >= bandwidth_bps)
-        return self._paths(self._graph(usable), target=site).get(site)
+        found = self._paths(self._graph(usable), target=site).get(site)
+        if found is None:
+            self._refused[site] = min(bandwidth_bps, self._refused.get(site, bandwidth_bps))
+        return found

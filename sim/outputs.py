@@ -19,6 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
+import orjson
+
 from oss_bss.bus import Event
 from oss_bss.errors import BackendUnavailable
 from oss_bss.periods import Calendar
@@ -35,7 +37,7 @@ def _plain(value):
 class EventLog:
     """Appends each event as one JSON line and counts them by type."""
 
-    def __init__(self, stream: IO[str] | None, calendar: Calendar):
+    def __init__(self, stream: IO[bytes] | None, calendar: Calendar):
         self.stream = stream
         self.calendar = calendar
         self.count = 0
@@ -58,7 +60,7 @@ class EventLog:
         record = {"seq": self.count, "type": name, "at": event.at, "time": self.calendar.isoformat(event.at)}
         for field in self.fields(type(event)):
             record[field] = _plain(getattr(event, field))
-        self.stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self.stream.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
 
 
 class RunFolder:

@@ -1,19 +1,32 @@
 """The customer population: who they are, where they live, what they buy.
 
-People and companies come from Faker in the scenario's locale, seeded from
-the run's seed (same seed, same people). Segments, offerings and sites are
-drawn from their own named streams.
+Identities come from Faker in the scenario's locale, seeded from the run's
+seed (same seed, same people). Faker makes one identity in 50 to 80 us, which
+at a million customers would dominate a run, so it fills *pools* (at most
+:data:`POOL` person names, company names and street addresses) and each
+customer draws from them with NumPy: below the pool size every customer has
+a distinct name, above it names repeat as they do in real populations. The
+address is a street from the pool in the customer's site (a city of the
+topology); the e-mail address is made from the name and the customer's
+number, so it is unique. Segments, offerings and sites are drawn from their
+own named streams.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 from faker import Faker
 
 from sim.rng import RandomStreams
 from sim.scenario import Population
+
+POOL = 20_000
+_NOT_LOCAL = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +40,15 @@ class Person:
     offering_id: str
 
 
+def _local_part(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return _NOT_LOCAL.sub(".", ascii_name).strip(".") or "customer"
+
+
+def _pool(make, size: int) -> list[str]:
+    return [make() for _ in range(size)]
+
+
 def generate(population: Population, sites: list[str], streams: RandomStreams) -> Iterator[Person]:
     """The population's customers, in arrival order."""
     fake = Faker(population.locale)
@@ -34,25 +56,38 @@ def generate(population: Population, sites: list[str], streams: RandomStreams) -
     rng = streams.get("population")
     names = list(population.segments)
     n = population.customers
-    shares = [population.segments[s].share for s in names]
-    seg_idx = rng.choice(len(names), size=n, p=[s / sum(shares) for s in shares])
+    shares = np.array([population.segments[s].share for s in names])
+    seg_idx = rng.choice(len(names), size=n, p=shares / shares.sum())
     site_idx = rng.integers(0, len(sites), size=n)
-    offerings = {}
+    offerings = np.empty(n, dtype=object)
     for i, name in enumerate(names):
         mix = population.segments[name].offerings
-        ids, weights = list(mix), list(mix.values())
-        count = int((seg_idx == i).sum())
-        offerings[i] = iter(rng.choice(ids, size=count, p=[w / sum(weights) for w in weights]).tolist())
+        weights = np.array(list(mix.values()))
+        mine = seg_idx == i
+        offerings[mine] = rng.choice(list(mix), size=int(mine.sum()), p=weights / weights.sum())
+
+    residential = seg_idx == names.index("residential") if "residential" in names else np.zeros(n, bool)
+    people = _pool(fake.name, min(POOL, int(residential.sum())))
+    companies = _pool(fake.company, min(POOL, n - int(residential.sum())))
+    streets = _pool(fake.street_address, min(POOL, n))
+    domains = _pool(fake.free_email_domain, 50) if n else []
+    who = np.empty(n, dtype=object)
+    for pool, mask in ((people, residential), (companies, ~residential)):
+        count = int(mask.sum())
+        if count:
+            # Without replacement while the pool lasts: distinct names below its size.
+            pick = rng.permutation(len(pool))[:count] if count <= len(pool) else rng.integers(0, len(pool), count)
+            who[mask] = [pool[j] for j in pick]
+    street_idx = rng.integers(0, max(len(streets), 1), n)
+    domain_idx = rng.integers(0, max(len(domains), 1), n)
     for k in range(n):
-        i = int(seg_idx[k])
-        segment = names[i]
-        who = fake.name() if segment == "residential" else fake.company()
+        name, site = who[k], sites[site_idx[k]]
         yield Person(
-            who,
-            fake.email(),
-            fake.address().replace("\n", ", "),
-            segment,
-            i,
-            sites[site_idx[k]],
-            next(offerings[i]),
+            name,
+            f"{_local_part(name)}.{k + 1}@{domains[domain_idx[k]]}",
+            f"{streets[street_idx[k]]}, {site}",
+            names[seg_idx[k]],
+            int(seg_idx[k]),
+            site,
+            offerings[k],
         )

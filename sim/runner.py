@@ -63,7 +63,7 @@ def run(
     calendar = Calendar(epoch)
     catalog = catalog_of(spec)
     with RunFolder(out) as work:
-        with open(work / "events.jsonl", "w", encoding="utf-8") as stream:
+        with open(work / "events.jsonl", "wb") as stream:
             log = EventLog(stream, calendar)
             bus = MessageBus(log)
             network = make_network(topology, publish=bus.handle)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from operator import attrgetter
 
 from sqlalchemy import (
     BigInteger,
@@ -175,14 +176,18 @@ bill_line = Table(
 )
 
 
-def _value(value):
-    return json.dumps(list(value)) if isinstance(value, tuple) else value
+JSON_COLUMNS = {"path", "links"}  # tuples of names, kept as JSON lists
 
 
 def _rows(table: Table, objects) -> list[dict]:
     """Rows for ``table`` from objects whose attributes are named like its columns."""
-    names = [column.name for column in table.columns]
-    return [{name: _value(getattr(obj, name)) for name in names} for obj in objects]
+    names = tuple(column.name for column in table.columns)
+    get = attrgetter(*names)
+    rows = [dict(zip(names, get(obj))) for obj in objects]
+    for name in JSON_COLUMNS.intersection(names):
+        for row in rows:
+            row[name] = json.dumps(list(row[name]))
+    return rows
 
 
 def _tables(records: Records, catalog: Catalog) -> list[tuple[Table, object]]:
