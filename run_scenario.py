@@ -74,10 +74,9 @@ def main(
         loaded = load_scenario(scenario, seed=seed, backend=backend)
         if check:
             from sim.backends import backend as find_backend
-            from sim.topology import load_topology
 
             find_backend(loaded.spec.backend)
-            load_topology(loaded, 0)
+            runner.prepare(loaded)
             err_console.print(f"{scenario}: ok", highlight=False)
             raise typer.Exit(EXIT_OK)
         folder = out or _default_out(loaded.spec.name)

@@ -23,6 +23,7 @@ class ProductOffering:
     bandwidth_bps: int
     monthly_price: Decimal
     usage_price_per_gb: Decimal
+    protected: bool = False  # the network reroutes it around failures when it can
     lifecycle_status: str = "Launched"
 
     def __post_init__(self) -> None:

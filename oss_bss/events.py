@@ -88,16 +88,46 @@ class ProductOrderFailed(Event):
 
 @dataclass(frozen=True, slots=True)
 class LinkDown(Event):
-    """The network lost a link; ``service_ids`` are the services whose path crosses it."""
+    """The network lost a link; ``service_ids`` are the services whose path crossed it.
+
+    ``planned`` is true for maintenance the operator scheduled.
+    """
 
     link_id: str
     service_ids: tuple[str, ...]
+    planned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class LinkUp(Event):
     link_id: str
     service_ids: tuple[str, ...]
+    planned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NodeDown(Event):
+    """A node failed; its links follow as ``LinkDown`` events (the symptoms)."""
+
+    node: str
+    link_ids: tuple[str, ...]
+    planned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NodeUp(Event):
+    node: str
+    link_ids: tuple[str, ...]
+    planned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRerouted(Event):
+    """A protected service moved to a path around a failure."""
+
+    service_id: str
+    path: tuple[str, ...]
+    links: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

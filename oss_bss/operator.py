@@ -78,6 +78,7 @@ class Operator:
         bus.subscribe(e.ServiceOrderFailed, self._fail_product_order)
         bus.subscribe(e.LinkDown, self._link_down)
         bus.subscribe(e.LinkUp, self._link_up)
+        bus.subscribe(e.ServiceRerouted, self._rerouted)
 
     # -- order to activate -------------------------------------------------
 
@@ -132,7 +133,9 @@ class Operator:
         r = self.records
         so = get(r.service_orders, "ServiceOrder", event.service_order_id)
         service = r.services.get(so.service_id)
-        result = self.network.activate(ServiceSpec(service.id, service.site, service.bandwidth_bps), event.at)
+        offering = self.catalog.get(service.offering_id)
+        spec = ServiceSpec(service.id, service.site, service.bandwidth_bps, protected=offering.protected)
+        result = self.network.activate(spec, event.at)
         if not result.ok:
             SERVICE.move(service, "terminated")
             service.terminated_at = event.at
@@ -193,6 +196,11 @@ class Operator:
 
     def _link_up(self, event: e.LinkUp) -> None:
         self._set_operational(event.service_ids, "up", f"link {event.link_id} up", event.at)
+
+    def _rerouted(self, event: e.ServiceRerouted) -> None:
+        """Resource inventory follows a protected service onto its new path."""
+        service = self.records.services.get(event.service_id)
+        service.path, service.links = event.path, event.links
 
     # -- usage to bill -----------------------------------------------------
 

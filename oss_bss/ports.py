@@ -26,6 +26,7 @@ class ServiceSpec:
     site: str  # the node the customer's premises attach to
     bandwidth_bps: int  # reserved end to end
     z_site: str | None = None  # None: internet access through the nearest gateway
+    protected: bool = False  # reroute around failures when capacity allows
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,17 +4,26 @@ Services are internet access from a customer's site to the nearest gateway.
 Activation takes the lowest-latency path whose links are all up and all have
 the service's bandwidth free, reserves that bandwidth on every link and gives
 the service a handle (``network_ref``, the cookie its flows would carry on a
-real switch). A link going down stops every service that crosses it and is
-published as a ``LinkDown`` event; up again, ``LinkUp``.
+real switch).
 
-Traffic is *offered* by the world (:meth:`SimulatedNetwork.carry`) as arrays of
-handles and bytes; the network counts what it carries per handle, and
-mediation collects the counters per interval (:meth:`collect_usage`), as it
-would poll flow counters from switches.
+Faults: a link is down while anything holds it down (its own failure, a
+shared-risk group it belongs to, one of its end nodes, maintenance); causes
+are counted, so overlapping faults compose. A link going down stops every
+service crossing it, except protected services that can be rerouted around
+it (``ServiceRerouted``); the rest come back when it is repaired. Each change
+is published on the bus (``NodeDown``, ``LinkDown``, ...), and up and down
+times are accumulated for measured availability.
 
-Routing keeps, per topology state, the unconstrained shortest path from every
-node to its nearest gateway (one multi-source Dijkstra); an activation whose
-cached path lacks capacity searches again over the links that have it.
+Sessions with guaranteed bandwidth between two nodes (:meth:`admit`) are
+admitted only where a path has the bandwidth; otherwise they are blocked, and
+the blocking is charged to the bottleneck link.
+
+Traffic is *offered* by the world (:meth:`carry`) as arrays of handles and
+bytes; the network counts what it carries per handle, and mediation collects
+the counters per interval (:meth:`collect_usage`), as it would poll flow
+counters from switches. :meth:`measure` turns an interval's traffic into link
+utilisation, delay and loss (M/M/1/K, :mod:`sim.queueing`) and per-service
+latency, loss and throughput.
 """
 
 from __future__ import annotations
@@ -26,8 +35,9 @@ import networkx as nx
 import numpy as np
 
 from oss_bss.bus import Event
-from oss_bss.events import LinkDown, LinkUp
+from oss_bss.events import LinkDown, LinkUp, NodeDown, NodeUp, ServiceRerouted
 from oss_bss.ports import Activation, NetworkTopology, ServiceSpec, UsageBatch
+from sim.queueing import link_delay_and_loss
 from sim.topology import Topology
 
 
@@ -45,17 +55,42 @@ class _Service:
     bandwidth_bps: int
     path: tuple[str, ...]
     links: tuple[int, ...]
+    protected: bool = False
     suspended: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """One interval's link and service performance (arrays)."""
+
+    start: float
+    end: float
+    utilisation: np.ndarray  # by link
+    delay_s: np.ndarray  # by link: propagation + M/M/1/K sojourn
+    loss: np.ndarray  # by link
+    service_refs: np.ndarray  # services that had traffic
+    service_latency_s: np.ndarray
+    service_loss: np.ndarray
+    service_throughput_bps: np.ndarray
+
+
 class SimulatedNetwork:
-    """An in-memory network with capacity, link state and flow counters."""
+    """An in-memory network with capacity, faults, flow counters and a congestion model."""
 
     name = "sim"
 
-    def __init__(self, topology: Topology, publish: Callable[[Event], object] | None = None):
+    def __init__(
+        self,
+        topology: Topology,
+        publish: Callable[[Event], object] | None = None,
+        *,
+        packet_bytes: int = 1500,
+        buffer_packets: int = 1000,
+    ):
         self.topology_model = topology
         self.publish = publish or (lambda event: None)
+        self.packet_bits = packet_bytes * 8.0
+        self.K = buffer_packets + 1
         g = topology.graph
         self._link_ids: list[str] = []
         self._ends: list[tuple[str, str]] = []
@@ -65,24 +100,43 @@ class SimulatedNetwork:
             self._ends.append((a, b))
             cap.append(d["capacity_bps"])
             lat.append(d["latency_s"])
+        n = len(cap)
         self._index = {lid: i for i, lid in enumerate(self._link_ids)}
-        self.capacity = np.array(cap, dtype=np.int64)
-        self.reserved = np.zeros(len(cap), dtype=np.int64)
-        self.latency = np.array(lat, dtype=np.float64)
-        self.link_up = np.ones(len(cap), dtype=bool)
-        self._pairs: dict[frozenset, list[int]] = {}
+        self._incident: dict[str, list[int]] = {node: [] for node in g.nodes}
         for i, (a, b) in enumerate(self._ends):
-            self._pairs.setdefault(frozenset((a, b)), []).append(i)
+            self._incident[a].append(i)
+            self._incident[b].append(i)
+        self.capacity = np.array(cap, dtype=np.int64)
+        self.reserved = np.zeros(n, dtype=np.int64)
+        self.latency = np.array(lat, dtype=np.float64)
+        self._holds = np.zeros(n, dtype=np.int64)  # causes holding each link down
+        self._node_down: set[str] = set()
         self._services: dict[str, _Service] = {}
-        self._on_link: list[set[str]] = [set() for _ in cap]
+        self._on_link: list[set[str]] = [set() for _ in range(n)]
         self._next_ref = 1
         self._carrying = np.zeros(1024, dtype=bool)  # by ref: active, not suspended, path up
-        self._counters = np.zeros(1024, dtype=np.int64)  # bytes carried since the last collection
+        self._counters = np.zeros(1024, dtype=np.int64)  # bytes since the last usage collection
+        self._interval = np.zeros(1024, dtype=np.int64)  # bytes since the last measurement
         self._last_collection = 0.0
-        self._shortest: dict[str, tuple[list[str], list[int]]] | None = None
-        # Searches that found no path: site -> smallest bandwidth refused. Valid
-        # until capacity is freed or a link comes back (then cleared).
-        self._refused: dict[str, int] = {}
+        self._last_measure = 0.0
+        self._shortest: dict[tuple[str, ...], dict] = {}
+        # Searches that found no path: (site, targets) -> smallest bandwidth refused.
+        # Valid until capacity is freed or a link comes back.
+        self._refused: dict[tuple, int] = {}
+        # Availability: link down time, and service outage time (path down, not suspension).
+        self._link_down_since = np.full(n, np.nan)
+        self.link_downtime = np.zeros(n)
+        self._svc_down_since: dict[int, float] = {}
+        self._svc_downtime: dict[int, float] = {}
+        self._svc_active_since: dict[int, float] = {}
+        self._svc_active_time: dict[int, float] = {}
+        # Guaranteed-bandwidth sessions, and their bandwidth-time per link for utilisation.
+        self._sessions: dict[int, tuple[int, tuple[int, ...]]] = {}
+        self._next_session = 1
+        self._session_bps = np.zeros(n, dtype=np.float64)
+        self._session_bits = np.zeros(n, dtype=np.float64)
+        self._session_clock = 0.0
+        self._incidence: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- the port --------------------------------------------------------
 
@@ -94,7 +148,7 @@ class SimulatedNetwork:
             return Activation.refused("unknown_site", f"unknown site {spec.site!r}")
         if spec.service_id in self._services:
             return Activation.refused("already_active", f"service {spec.service_id} is already active")
-        route = self._route(spec.site, spec.bandwidth_bps)
+        route = self._route(spec.site, spec.bandwidth_bps, self._targets(spec))
         if route is None:
             return Activation.refused(
                 "no_capacity", f"no path from {spec.site} to a gateway with {fmt_bps(spec.bandwidth_bps)} free"
@@ -103,31 +157,24 @@ class SimulatedNetwork:
         ref = self._next_ref
         self._next_ref += 1
         self._grow(ref)
-        svc = _Service(spec.service_id, ref, spec.bandwidth_bps, tuple(nodes), tuple(links))
+        svc = _Service(spec.service_id, ref, spec.bandwidth_bps, tuple(nodes), tuple(links), spec.protected)
         self._services[spec.service_id] = svc
-        for i in links:
-            self.reserved[i] += spec.bandwidth_bps
-            self._on_link[i].add(spec.service_id)
+        self._reserve(svc)
         self._carrying[ref] = True
-        return Activation(
-            ok=True,
-            network_ref=ref,
-            path=svc.path,
-            links=tuple(self._link_ids[i] for i in links),
-            latency_s=float(self.latency[list(links)].sum()) if links else 0.0,
-        )
+        self._svc_active_since[ref] = at
+        return self._activation(svc)
 
     def modify(self, service_id: str, bandwidth_bps: int, at: float) -> Activation:
         svc = self._services[service_id]
         self._release(svc)
-        route = self._route(svc.path[0], bandwidth_bps)
+        route = self._route(svc.path[0], bandwidth_bps, self._targets_of(svc))
         if route is None:
             self._reserve(svc)
             return Activation.refused("no_capacity", f"no path from {svc.path[0]} with {fmt_bps(bandwidth_bps)} free")
         svc.path, svc.links, svc.bandwidth_bps = tuple(route[0]), tuple(route[1]), bandwidth_bps
         self._reserve(svc)
-        self._carrying[svc.ref] = not svc.suspended and self._path_up(svc)
-        return Activation(True, network_ref=svc.ref, path=svc.path, links=tuple(self._link_ids[i] for i in svc.links))
+        self._update_carrying(svc, at)
+        return self._activation(svc)
 
     def suspend(self, service_id: str, at: float) -> None:
         svc = self._services[service_id]
@@ -142,7 +189,10 @@ class SimulatedNetwork:
     def deactivate(self, service_id: str, at: float) -> None:
         svc = self._services.pop(service_id)
         self._release(svc)
+        self._close_outage(svc.ref, at)
         self._carrying[svc.ref] = False
+        since = self._svc_active_since.pop(svc.ref)
+        self._svc_active_time[svc.ref] = self._svc_active_time.get(svc.ref, 0.0) + at - since
 
     def collect_usage(self, at: float) -> UsageBatch:
         refs = np.flatnonzero(self._counters).astype(np.int64)
@@ -152,28 +202,118 @@ class SimulatedNetwork:
         self._last_collection = at
         return UsageBatch(refs, start, np.full(len(refs), float(at)), volume)
 
-    # -- the world's side ------------------------------------------------
+    # -- the world's side: traffic ---------------------------------------
 
     def carry(self, refs: np.ndarray, volume_bytes: np.ndarray) -> np.ndarray:
         """Offer traffic; count and return what was carried (0 for services not carrying)."""
         carried = np.where(self._carrying[refs], volume_bytes, 0)
         np.add.at(self._counters, refs, carried)
+        np.add.at(self._interval, refs, carried)
         return carried
 
+    def measure(self, at: float) -> Measurement:
+        """Link and service performance over the interval since the last measurement."""
+        start, self._last_measure = self._last_measure, at
+        span = max(at - start, 1e-9)
+        self._advance_sessions(at)
+        refs = np.flatnonzero(self._interval)
+        bits = self._interval[refs] * 8.0
+        self._interval[refs] = 0
+        entry_ref, entry_link = self._incidence_arrays()
+        per_ref_bits = np.zeros(len(self._interval))
+        per_ref_bits[refs] = bits
+        offered = np.bincount(entry_link, weights=per_ref_bits[entry_ref], minlength=len(self.capacity)) / span
+        offered += self._session_bits / span
+        self._session_bits[:] = 0.0
+        rho, sojourn, loss = link_delay_and_loss(offered, self.capacity, self.packet_bits, self.K)
+        delay = self.latency + sojourn
+        size = len(self._interval)
+        latency = np.bincount(entry_ref, weights=delay[entry_link], minlength=size)
+        log_pass = np.bincount(entry_ref, weights=np.log1p(-np.minimum(loss[entry_link], 1 - 1e-15)), minlength=size)
+        svc_loss = -np.expm1(log_pass[refs])
+        return Measurement(
+            start, at, rho, delay, loss, refs.astype(np.int64), latency[refs], svc_loss,
+            bits / span * (1.0 - svc_loss),
+        )  # fmt: skip
+
+    # -- the world's side: sessions with guaranteed bandwidth -------------
+
+    def admit(self, a: str, z: str, bandwidth_bps: int, at: float) -> tuple[int | None, str | None]:
+        """Admit a session a -> z: (session id, None), or (None, the link that blocked it)."""
+        self._advance_sessions(at)
+        route = self._route(a, bandwidth_bps, (z,))
+        if route is None:
+            return None, self._bottleneck(a, z, bandwidth_bps)
+        links = tuple(route[1])
+        for i in links:
+            self.reserved[i] += bandwidth_bps
+        self._session_bps[list(links)] += bandwidth_bps
+        sid = self._next_session
+        self._next_session += 1
+        self._sessions[sid] = (bandwidth_bps, links)
+        return sid, None
+
+    def release(self, session_id: int, at: float) -> None:
+        self._advance_sessions(at)
+        bandwidth, links = self._sessions.pop(session_id)
+        for i in links:
+            self.reserved[i] -= bandwidth
+        self._session_bps[list(links)] -= bandwidth
+        self._refused.clear()
+
+    # -- the world's side: faults ----------------------------------------
+
+    def fail_link(self, link_id: str, at: float, planned: bool = False) -> None:
+        self._hold([self._index[link_id]], +1, at, planned)
+
+    def repair_link(self, link_id: str, at: float, planned: bool = False) -> None:
+        self._hold([self._index[link_id]], -1, at, planned)
+
+    def fail_node(self, node: str, at: float, planned: bool = False) -> None:
+        links = self._incident[node]
+        if node not in self._node_down:
+            self._node_down.add(node)
+            self.publish(NodeDown(at, node, tuple(self._link_ids[i] for i in links), planned))
+            self._hold(links, +1, at, planned)
+        # A node already down stays down once; its failure processes do not stack.
+
+    def repair_node(self, node: str, at: float, planned: bool = False) -> None:
+        if node in self._node_down:
+            self._node_down.discard(node)
+            self._hold(self._incident[node], -1, at, planned)
+            self.publish(NodeUp(at, node, tuple(self._link_ids[i] for i in self._incident[node]), planned))
+
+    def hold_links(self, link_ids: list[str], delta: int, at: float, planned: bool = False) -> None:
+        """Fail (+1) or repair (-1) several links at once (a shared-risk group, maintenance)."""
+        self._hold([self._index[lid] for lid in link_ids], delta, at, planned)
+
+    def nominal_links(self, a: str, z: str) -> list[str]:
+        """Link ids of the lowest-latency path a -> z with everything up."""
+        route = self._paths(self._graph(np.ones(len(self.capacity), bool)), (z,)).get(a)
+        return [self._link_ids[i] for i in route[1]] if route else []
+
     def set_link_state(self, link_id: str, up: bool, at: float) -> None:
-        """Fail or repair a link; the services crossing it stop or resume."""
-        i = self._index[link_id]
-        if bool(self.link_up[i]) == up:
-            return
-        self.link_up[i] = up
-        self._shortest = None
-        if up:
-            self._refused.clear()
-        affected = sorted(self._on_link[i], key=lambda s: self._services[s].ref)
-        for sid in affected:
-            svc = self._services[sid]
-            self._carrying[svc.ref] = not svc.suspended and self._path_up(svc)
-        self.publish((LinkUp if up else LinkDown)(at, link_id, tuple(affected)))
+        """Fail or repair a link once (tests and simple timelines)."""
+        (self.repair_link if up else self.fail_link)(link_id, at)
+
+    def availability(self, end: float) -> dict:
+        """Measured availability per link, network-wide, and of the services' paths."""
+        down = self.link_downtime.copy()
+        open_ = ~np.isnan(self._link_down_since)
+        down[open_] += end - self._link_down_since[open_]
+        per_link = 1.0 - down / end if end > 0 else np.ones_like(down)
+        outage = dict(self._svc_downtime)
+        for ref, since in self._svc_down_since.items():
+            outage[ref] = outage.get(ref, 0.0) + end - since
+        active = dict(self._svc_active_time)
+        for ref, since in self._svc_active_since.items():
+            active[ref] = active.get(ref, 0.0) + end - since
+        total_active = sum(active.values())
+        return {
+            "network": float(1.0 - down.sum() / (end * len(down))) if end > 0 and len(down) else 1.0,
+            "services": float(1.0 - sum(outage.values()) / total_active) if total_active > 0 else 1.0,
+            "links": {lid: float(a) for lid, a in zip(self._link_ids, per_link)},
+        }
 
     def utilisation(self) -> np.ndarray:
         """Reserved share of each link's capacity."""
@@ -183,37 +323,122 @@ class SimulatedNetwork:
     def link_ids(self) -> list[str]:
         return list(self._link_ids)
 
-    # -- internals -------------------------------------------------------
+    # -- internals: faults -------------------------------------------------
+
+    def _hold(self, links: list[int], delta: int, at: float, planned: bool) -> None:
+        changed: list[tuple[int, bool]] = []
+        for i in links:
+            before = self._holds[i] == 0
+            self._holds[i] = max(0, self._holds[i] + delta)
+            after = self._holds[i] == 0
+            if before != after:
+                changed.append((i, after))
+        if not changed:
+            return
+        self._shortest.clear()
+        if any(up for _, up in changed):
+            self._refused.clear()
+        for i, up in changed:
+            if up:
+                self.link_downtime[i] += at - self._link_down_since[i]
+                self._link_down_since[i] = np.nan
+            else:
+                self._link_down_since[i] = at
+            affected = sorted(self._on_link[i], key=lambda s: self._services[s].ref)
+            self.publish((LinkUp if up else LinkDown)(at, self._link_ids[i], tuple(affected), planned))
+            for sid in affected:
+                svc = self._services[sid]
+                if not up and svc.protected and not self._path_up(svc):
+                    self._reroute(svc, at)
+                self._update_carrying(svc, at)
+
+    def _reroute(self, svc: _Service, at: float) -> None:
+        self._release(svc)
+        route = self._route(svc.path[0], svc.bandwidth_bps, self._targets_of(svc))
+        if route is None:
+            self._reserve(svc)  # no way round: it waits for the repair on its path
+            return
+        svc.path, svc.links = tuple(route[0]), tuple(route[1])
+        self._reserve(svc)
+        self.publish(ServiceRerouted(at, svc.id, svc.path, tuple(self._link_ids[i] for i in svc.links)))
+
+    def _update_carrying(self, svc: _Service, at: float) -> None:
+        up = self._path_up(svc)
+        if up:
+            self._close_outage(svc.ref, at)
+        elif svc.ref not in self._svc_down_since:
+            self._svc_down_since[svc.ref] = at
+        self._carrying[svc.ref] = up and not svc.suspended
+
+    def _close_outage(self, ref: int, at: float) -> None:
+        since = self._svc_down_since.pop(ref, None)
+        if since is not None:
+            self._svc_downtime[ref] = self._svc_downtime.get(ref, 0.0) + at - since
+
+    # -- internals: resources ----------------------------------------------
+
+    def _activation(self, svc: _Service) -> Activation:
+        return Activation(
+            ok=True,
+            network_ref=svc.ref,
+            path=svc.path,
+            links=tuple(self._link_ids[i] for i in svc.links),
+            latency_s=float(self.latency[list(svc.links)].sum()) if svc.links else 0.0,
+        )
+
+    def _targets(self, spec: ServiceSpec) -> tuple[str, ...]:
+        return (spec.z_site,) if spec.z_site else self.topology_model.gateways
+
+    def _targets_of(self, svc: _Service) -> tuple[str, ...]:
+        return self.topology_model.gateways if svc.path[-1] in self.topology_model.gateways else (svc.path[-1],)
 
     def _grow(self, ref: int) -> None:
         if ref < len(self._carrying):
             return
         size = max(ref + 1, 2 * len(self._carrying))
-        for name in ("_carrying", "_counters"):
+        for name in ("_carrying", "_counters", "_interval"):
             old = getattr(self, name)
             new = np.zeros(size, dtype=old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
 
     def _path_up(self, svc: _Service) -> bool:
-        return bool(self.link_up[list(svc.links)].all()) if svc.links else True
+        return bool((self._holds[list(svc.links)] == 0).all()) if svc.links else svc.path[0] not in self._node_down
 
     def _release(self, svc: _Service) -> None:
         self._refused.clear()
+        self._incidence = None
         for i in svc.links:
             self.reserved[i] -= svc.bandwidth_bps
             self._on_link[i].discard(svc.id)
 
     def _reserve(self, svc: _Service) -> None:
+        self._incidence = None
         for i in svc.links:
             self.reserved[i] += svc.bandwidth_bps
             self._on_link[i].add(svc.id)
 
+    def _incidence_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ref, link) pairs of every live service's path, rebuilt only after a change."""
+        if self._incidence is None:
+            refs, links = [], []
+            for svc in self._services.values():
+                refs.extend([svc.ref] * len(svc.links))
+                links.extend(svc.links)
+            self._incidence = (np.array(refs, dtype=np.int64), np.array(links, dtype=np.int64))
+        return self._incidence
+
+    def _advance_sessions(self, at: float) -> None:
+        self._session_bits += self._session_bps * (at - self._session_clock)
+        self._session_clock = at
+
+    # -- internals: routing ------------------------------------------------
+
     def _graph(self, usable: np.ndarray) -> nx.Graph:
         """A simple graph of the usable links, the lowest-latency one per node pair."""
         g = nx.Graph()
-        g.add_nodes_from(self.topology_model.graph.nodes)
-        for (a, b), i in zip(self._ends, range(len(self._ends))):
+        g.add_nodes_from(n for n in self.topology_model.graph.nodes if n not in self._node_down)
+        for i, (a, b) in enumerate(self._ends):
             if not usable[i]:
                 continue
             if g.has_edge(a, b) and g[a][b]["latency"] <= self.latency[i]:
@@ -221,37 +446,47 @@ class SimulatedNetwork:
             g.add_edge(a, b, latency=float(self.latency[i]), link=i)
         return g
 
-    def _paths(self, g: nx.Graph, target: str | None = None):
-        gateways = [gw for gw in self.topology_model.gateways if gw in g]
-        if not gateways:
+    def _paths(self, g: nx.Graph, targets: tuple[str, ...], source: str | None = None) -> dict:
+        sources = [t for t in targets if t in g]
+        if not sources:
             return {}
-        if target is not None:
+        if source is not None:
             try:
-                _, path = nx.multi_source_dijkstra(g, gateways, target=target, weight="latency")
-            except nx.NetworkXNoPath:
+                _, path = nx.multi_source_dijkstra(g, sources, target=source, weight="latency")
+            except (nx.NetworkXNoPath, nx.NodeNotFound):
                 return {}
-            paths = {target: path}
+            paths = {source: path}
         else:
-            _, paths = nx.multi_source_dijkstra(g, gateways, weight="latency")
+            _, paths = nx.multi_source_dijkstra(g, sources, weight="latency")
         out = {}
         for node, path in paths.items():
-            nodes = list(reversed(path))  # customer site first
+            nodes = list(reversed(path))  # the source site first
             out[node] = (nodes, [g[a][b]["link"] for a, b in zip(nodes, nodes[1:])])
         return out
 
-    def _route(self, site: str, bandwidth_bps: int) -> tuple[list[str], list[int]] | None:
-        if self._shortest is None:
-            self._shortest = self._paths(self._graph(self.link_up))
-        best = self._shortest.get(site)
+    def _route(self, site: str, bandwidth_bps: int, targets: tuple[str, ...]):
+        if targets not in self._shortest:
+            self._shortest[targets] = self._paths(self._graph(self._holds == 0), targets)
+        best = self._shortest[targets].get(site)
         if best is None:
             return None
-        nodes, links = best
-        if all(self.capacity[i] - self.reserved[i] >= bandwidth_bps for i in links):
+        if all(self.capacity[i] - self.reserved[i] >= bandwidth_bps for i in best[1]):
             return best
-        if self._refused.get(site, bandwidth_bps + 1) <= bandwidth_bps:
+        key = (site, targets)
+        if self._refused.get(key, bandwidth_bps + 1) <= bandwidth_bps:
             return None  # nothing was freed since a smaller request from here failed
-        usable = self.link_up & (self.capacity - self.reserved >= bandwidth_bps)
-        found = self._paths(self._graph(usable), target=site).get(site)
+        usable = (self._holds == 0) & (self.capacity - self.reserved >= bandwidth_bps)
+        found = self._paths(self._graph(usable), targets, source=site).get(site)
         if found is None:
-            self._refused[site] = min(bandwidth_bps, self._refused.get(site, bandwidth_bps))
+            self._refused[key] = bandwidth_bps
         return found
+
+    def _bottleneck(self, a: str, z: str, bandwidth_bps: int) -> str:
+        """The link to charge a blocked session to: the first full link of its shortest path."""
+        best = self._shortest.get((z,), {}).get(a)
+        if best is None:
+            return "unreachable"
+        for i in best[1]:
+            if self.capacity[i] - self.reserved[i] < bandwidth_bps:
+                return self._link_ids[i]
+        return self._link_ids[best[1][0]] if best[1] else "unreachable"

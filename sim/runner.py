@@ -25,11 +25,15 @@ from oss_bss.money import to_cents
 from oss_bss.operator import Operator
 from oss_bss.periods import Calendar
 from sim.backends import backend
+from sim.checks import check_against_topology
+from sim.faults import FaultInjector
 from sim.outputs import EventLog, RunFolder, write_json
+from sim.performance import PerformanceRecorder
 from sim.population import generate
 from sim.rng import RandomStreams
 from sim.scenario import LoadedScenario, Scenario
-from sim.topology import load_topology
+from sim.sessions import SessionClasses
+from sim.topology import Topology, load_topology
 from sim.world import World
 
 
@@ -41,9 +45,18 @@ class RunResult:
 
 def catalog_of(spec: Scenario) -> Catalog:
     return Catalog(
-        ProductOffering(o.id, o.name, int(round(o.bandwidth_mbps * 1e6)), o.monthly_price, o.usage_price_per_gb)
+        ProductOffering(
+            o.id, o.name, int(round(o.bandwidth_mbps * 1e6)), o.monthly_price, o.usage_price_per_gb, o.protected
+        )
         for o in spec.catalog
     )
+
+
+def prepare(scenario: LoadedScenario) -> Topology:
+    """Everything that can be checked before a run: the topology and what names it."""
+    topology = load_topology(scenario, RandomStreams(scenario.spec.seed).int_seed("topology"))
+    check_against_topology(scenario, topology)
+    return topology
 
 
 def run(
@@ -58,7 +71,7 @@ def run(
     spec = scenario.spec
     make_network = backend(spec.backend)
     streams = RandomStreams(spec.seed)
-    topology = load_topology(scenario, streams.int_seed("topology"))
+    topology = prepare(scenario)
     epoch = datetime.combine(spec.start, clock_time.min, UTC)
     calendar = Calendar(epoch)
     catalog = catalog_of(spec)
@@ -66,7 +79,10 @@ def run(
         with open(work / "events.jsonl", "wb") as stream:
             log = EventLog(stream, calendar)
             bus = MessageBus(log)
-            network = make_network(topology, publish=bus.handle)
+            network = make_network(
+                topology, publish=bus.handle,
+                packet_bytes=spec.topology.packet_bytes, buffer_packets=spec.topology.buffer_packets,
+            )  # fmt: skip
             archive = NpzUsageArchive(work / "usage")
             operator = Operator(
                 bus, catalog, network, epoch=epoch, currency=spec.currency,
@@ -74,14 +90,25 @@ def run(
             )  # fmt: skip
             env = simpy.Environment()
             people = generate(spec.population, list(topology.graph.nodes), streams)
-            World(env, bus, spec, network, people, streams, on_tick).start()
+            performance = PerformanceRecorder(network.link_ids)
+            World(env, bus, spec, network, people, streams, on_tick, performance).start()
+            FaultInjector(env, network, spec, streams).start()
+            sessions = SessionClasses(env, network, spec.capacity.classes, streams)
+            sessions.start()
             end = spec.duration_seconds
             env.run(until=end)
             while env.peek() <= end:  # what falls due at the very end (the last hour, a bill run)
                 env.step()
             archive.close()
+        performance.save(work / "kpi")
         sql.save(operator.records, catalog, db_url or f"sqlite:///{work / 'run.db'}")
         summary = summarise(spec, topology.name, operator, log, time.perf_counter() - started)
+        summary["availability"] = network.availability(end)
+        if spec.capacity.classes:
+            summary["blocking"] = sessions.summary()
+        summary["performance"] = performance.summary(
+            f"M/M/1/K per link, {spec.topology.packet_bytes}-byte packets, K = {spec.topology.buffer_packets + 1}"
+        )
         write_json(work / "summary.json", summary)
     return RunResult(out, summary)
 

@@ -12,18 +12,39 @@ import math
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Literal, Union
 
 import yaml
 from faker.config import AVAILABLE_LOCALES
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from oss_bss.errors import ScenarioError
+from sim.timespec import parse_duration, parse_instant
+
+
+def _instant(value):
+    return value if isinstance(value, (datetime, date)) else parse_duration(value)
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+# Durations are written as hours or as text ("2d 10h", "90m") and held in seconds.
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+# Instants: a duration after the start, or a UTC date-time (seconds: Scenario.seconds()).
+Instant = Annotated[Union[datetime, date, float], BeforeValidator(_instant)]
 
 
 class Strict(BaseModel):
@@ -52,6 +73,8 @@ class TopologyConfig(Strict):
     gateways: list[str] | None = None  # default: the most central node of each component
     capacity_mbps: Positive = 10_000.0  # links whose file gives no speed
     latency_ms: NonNegative = 1.0  # links without coordinates at both ends
+    packet_bytes: Annotated[int, Field(ge=64, le=65_536)] = 1_500  # for the M/M/1/K link model
+    buffer_packets: Annotated[int, Field(ge=1, le=10_000_000)] = 1_000  # K - 1 waiting places
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -66,13 +89,48 @@ class Offering(Strict):
     bandwidth_mbps: Positive  # reserved along the path at activation
     monthly_price: Money
     usage_price_per_gb: Money = Decimal(0)
+    protected: bool = False  # rerouted around a failure when capacity allows
 
 
-class Volume(Strict):
-    """Lognormal volume of one session: its median and the sigma of its logarithm."""
+class Lognormal(Strict):
+    """Session volume: lognormal with this median and sigma of its logarithm."""
 
+    distribution: Literal["lognormal"] = "lognormal"
     median_mb: Positive
     sigma: Annotated[float, Field(ge=0, le=5)] = 1.0
+
+
+class Exponential(Strict):
+    distribution: Literal["exponential"]
+    mean_mb: Positive
+
+
+class Pareto(Strict):
+    """Heavy-tailed volume: Pareto with shape ``alpha`` (> 1 for a finite mean) and minimum."""
+
+    distribution: Literal["pareto"]
+    alpha: Annotated[float, Field(gt=1, le=20)]
+    min_mb: Positive
+
+
+Volume = Annotated[
+    Union[
+        Annotated[Lognormal, Tag("lognormal")],
+        Annotated[Exponential, Tag("exponential")],
+        Annotated[Pareto, Tag("pareto")],
+    ],
+    Discriminator(lambda v: v.get("distribution", "lognormal") if isinstance(v, dict) else getattr(v, "distribution", None)),
+]
+
+
+class OnOff(Strict):
+    """A source alternating ON periods at a constant rate and silent OFF periods."""
+
+    on: PositiveDuration  # mean ON period
+    off: PositiveDuration  # mean OFF period
+    rate_mbps: Positive
+    distribution: Literal["exponential", "pareto"] = "exponential"
+    alpha: Annotated[float, Field(gt=1, le=20)] = 1.5  # Pareto shape of the periods
 
 
 class Segment(Strict):
@@ -80,6 +138,8 @@ class Segment(Strict):
     offerings: dict[str, Positive]  # offering id -> relative weight
     sessions_per_day: NonNegative
     session_volume: Volume
+    session_duration: PositiveDuration | None = None  # mean (exponential); None: volume in the start hour
+    on_off: OnOff | None = None  # an ON/OFF source per service, on top of the sessions
 
     @field_validator("offerings")
     @classmethod
@@ -141,6 +201,16 @@ DEFAULT_PROFILE = [
 
 class Usage(Strict):
     daily_profile: list[NonNegative] = Field(default_factory=lambda: list(DEFAULT_PROFILE))
+    weekly_profile: list[NonNegative] = Field(default_factory=lambda: [1.0] * 7)  # Monday first
+
+    @field_validator("weekly_profile")
+    @classmethod
+    def _covers_week(cls, v):
+        if len(v) != 7:
+            raise ValueError(f"give 7 daily weights, Monday first, not {len(v)}")
+        if sum(v) <= 0:
+            raise ValueError("at least one daily weight must be positive")
+        return v
 
     @field_validator("daily_profile")
     @classmethod
@@ -150,6 +220,86 @@ class Usage(Strict):
         if sum(v) <= 0:
             raise ValueError("at least one hourly weight must be positive")
         return v
+
+
+class FailureModel(Strict):
+    """Alternating up and down times: means MTBF and MTTR, exponential or Weibull."""
+
+    mtbf: PositiveDuration
+    mttr: PositiveDuration
+    distribution: Literal["exponential", "weibull"] = "exponential"
+    shape: Annotated[float, Field(gt=0, le=20)] = 1.0  # Weibull shape of both
+
+
+class SharedRiskGroup(FailureModel):
+    """Links that fail together (one duct, one fibre cut)."""
+
+    name: Name
+    links: Annotated[list[str], Field(min_length=1)]
+
+
+class Maintenance(Strict):
+    name: Name
+    links: list[str] = Field(default_factory=list)
+    nodes: list[str] = Field(default_factory=list)
+    start: Instant
+    duration: PositiveDuration
+    every: PositiveDuration | None = None  # repeat period
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not self.links and not self.nodes:
+            raise ValueError("name the links or nodes under maintenance")
+        return self
+
+
+class Faults(Strict):
+    links: FailureModel | None = None  # every link
+    nodes: FailureModel | None = None  # every node
+    srlgs: list[SharedRiskGroup] = Field(default_factory=list)
+    maintenance: list[Maintenance] = Field(default_factory=list)
+
+
+class TrafficChange(Strict):
+    """Multiply the session rate of some customers (a flash crowd, a new habit)."""
+
+    factor: Annotated[float, Field(ge=0, le=1000)]
+    for_: Annotated[PositiveDuration | None, Field(alias="for")] = None  # None: from then on
+    segments: list[str] | None = None
+    sites: list[str] | None = None
+
+
+class TimelineEvent(Strict):
+    at: Instant
+    fail_link: str | None = None
+    fail_node: str | None = None
+    fail_srlg: str | None = None
+    for_: Annotated[PositiveDuration | None, Field(alias="for")] = None
+    traffic: TrafficChange | None = None
+
+    @model_validator(mode="after")
+    def _one_thing(self):
+        kinds = [k for k in ("fail_link", "fail_node", "fail_srlg", "traffic") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("give exactly one of fail_link, fail_node, fail_srlg, traffic")
+        if kinds[0] != "traffic" and self.for_ is None:
+            raise ValueError(f"{kinds[0]} needs 'for': how long until repair")
+        return self
+
+
+class ServiceClass(Strict):
+    """Sessions with a guaranteed bandwidth between two nodes (Poisson, exponential holding)."""
+
+    name: Name
+    from_: Annotated[str, Field(alias="from")]
+    to: str
+    arrivals_per_hour: Positive
+    holding: PositiveDuration  # mean holding time
+    bandwidth_mbps: Positive = 1.0
+
+
+class Capacity(Strict):
+    classes: list[ServiceClass] = Field(default_factory=list)
 
 
 class Scenario(Strict):
@@ -166,10 +316,17 @@ class Scenario(Strict):
     ordering: Ordering
     billing: Billing = Billing()
     usage: Usage = Usage()
+    faults: Faults = Faults()
+    capacity: Capacity = Capacity()
+    timeline: list[TimelineEvent] = Field(default_factory=list)
 
     @property
     def duration_seconds(self) -> float:
         return self.duration_days * 86_400.0
+
+    def seconds(self, instant) -> float:
+        """Seconds from the start for an :data:`Instant` value."""
+        return instant if isinstance(instant, float) else parse_instant(instant, self.start)
 
 
 class LoadedScenario(BaseModel):
@@ -227,6 +384,22 @@ def _check_references(spec: Scenario, path: Path) -> None:
                 raise ScenarioError(
                     str(path), f"{oid!r} is not an offering of the catalog", f"population.segments.{seg_name}.offerings"
                 )
+    srlgs = {g.name for g in spec.faults.srlgs}
+    segments = set(spec.population.segments)
+    instants = [(f"faults.maintenance[{i}].start", m.start) for i, m in enumerate(spec.faults.maintenance)]
+    for i, ev in enumerate(spec.timeline):
+        instants.append((f"timeline[{i}].at", ev.at))
+        if ev.fail_srlg is not None and ev.fail_srlg not in srlgs:
+            raise ScenarioError(str(path), f"{ev.fail_srlg!r} is not a group of faults.srlgs", f"timeline[{i}].fail_srlg")
+        if ev.traffic is not None:
+            for seg in ev.traffic.segments or ():
+                if seg not in segments:
+                    raise ScenarioError(str(path), f"{seg!r} is not a segment", f"timeline[{i}].traffic.segments")
+    for key, instant in instants:
+        try:
+            spec.seconds(instant)
+        except ValueError as exc:
+            raise ScenarioError(str(path), str(exc), key) from None
 
 
 def load_scenario(path: str | Path, *, seed: int | None = None, backend: str | None = None) -> LoadedScenario:

@@ -21,6 +21,7 @@ from oss_bss import events as e
 from oss_bss.bus import MessageBus
 from oss_bss.periods import DAY, HOUR
 from sim.network import SimulatedNetwork
+from sim.performance import PerformanceRecorder
 from sim.population import Person
 from sim.rng import RandomStreams
 from sim.scenario import Scenario
@@ -37,14 +38,21 @@ class World:
         people: Iterable[Person],
         streams: RandomStreams,
         on_tick: Callable[[float], None] | None = None,
+        performance: PerformanceRecorder | None = None,
     ):
         self.env, self.bus, self.scenario, self.network = env, bus, scenario, network
         self.people = people
         self.streams = streams
         self.on_tick = on_tick or (lambda now: None)
+        self.performance = performance
         segments = [SegmentTraffic.from_config(s) for s in scenario.population.segments.values()]
-        self.traffic = TrafficModel(segments, scenario.usage.daily_profile, streams.get("traffic"))
-        self._segment_of: dict[str, int] = {}
+        self.traffic = TrafficModel(
+            segments, scenario.usage.daily_profile, streams.get("traffic"),
+            scenario.usage.weekly_profile, scenario.start.weekday(),
+        )  # fmt: skip
+        self._segment_names = list(scenario.population.segments)
+        self._site_index = {node: i for i, node in enumerate(network.topology_model.graph.nodes)}
+        self._customer: dict[str, tuple[int, int]] = {}  # customer id -> (segment, site index)
         self._install = streams.get("workforce.installation")
         bus.subscribe(e.WorkOrderIssued, self._on_work_order)
         bus.subscribe(e.ServiceActivated, self._on_activated)
@@ -52,6 +60,9 @@ class World:
     def start(self) -> None:
         self.env.process(self._arrivals())
         self.env.process(self._clock())
+        for event in self.scenario.timeline:
+            if event.traffic is not None:
+                self.env.process(self._traffic_change(event))
 
     # -- customers -------------------------------------------------------
 
@@ -64,11 +75,23 @@ class World:
             customer_id = self.bus.handle(
                 c.RegisterCustomer(now, person.name, person.segment, person.email, person.address, person.site)
             )
-            self._segment_of[customer_id] = person.segment_index
+            self._customer[customer_id] = (person.segment_index, self._site_index[person.site])
             self.bus.handle(c.SubmitProductOrder(now, customer_id, person.offering_id))
 
     def _on_activated(self, event: e.ServiceActivated) -> None:
-        self.traffic.add(event.network_ref, self._segment_of[event.customer_id])
+        segment, site = self._customer[event.customer_id]
+        self.traffic.add(event.network_ref, segment, site)
+
+    def _traffic_change(self, event):
+        """A timed change of behaviour: a flash crowd (with 'for') or a lasting shift."""
+        change = event.traffic
+        yield self.env.timeout(self.scenario.seconds(event.at))
+        segments = {self._segment_names.index(s) for s in change.segments} if change.segments else None
+        sites = {self._site_index[s] for s in change.sites} if change.sites else None
+        refs = self.traffic.scale(change.factor, segments, sites)
+        if change.for_ is not None:
+            yield self.env.timeout(change.for_)
+            self.traffic.unscale(change.factor, refs)
 
     # -- workforce -------------------------------------------------------
 
@@ -90,6 +113,8 @@ class World:
             now = self.env.now
             refs, volume = self.traffic.demand(t0, now)
             self.network.carry(refs, volume)
+            if self.performance is not None:
+                self.performance.record(self.network.measure(now))
             self.bus.handle(c.CollectUsage(now))
             if now % DAY == 0:
                 self.bus.handle(c.RunBillCycle(now))

@@ -65,6 +65,7 @@ product_offering = Table(
     Column("bandwidth_bps", BigInteger, nullable=False),
     Column("monthly_price", Money, nullable=False),
     Column("usage_price_per_gb", Money, nullable=False),
+    Column("protected", Boolean, nullable=False),
 )
 customer = Table(
     "customer", metadata,

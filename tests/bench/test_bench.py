@@ -11,7 +11,7 @@ import pytest
 from oss_bss.ports import UsageBatch
 from oss_bss.usage import UsageLedger, mediate
 from sim import runner
-from sim.scenario import load_scenario
+from sim.scenario import Lognormal, load_scenario
 from sim.traffic import SegmentTraffic, TrafficModel
 from tests.conftest import SCENARIOS
 
@@ -59,7 +59,7 @@ def test_rating_baseline(measure, records):
 
 def _traffic(n: int) -> TrafficModel:
     model = TrafficModel(
-        [SegmentTraffic(14.0, np.log(120e6), 1.1), SegmentTraffic(60.0, np.log(200e6), 1.3)],
+        [SegmentTraffic(14.0, Lognormal(median_mb=120, sigma=1.1)), SegmentTraffic(60.0, Lognormal(median_mb=200, sigma=1.3))],
         [1.0] * 24,
         np.random.default_rng(1),
     )
