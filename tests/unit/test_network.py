@@ -84,3 +84,86 @@ def test_modify_keeps_the_old_reservation_when_the_new_bandwidth_does_not_fit():
 def test_paths_start_at_the_site_and_end_at_the_gateway(site):
     act = SimulatedNetwork(square()).activate(ServiceSpec("s", site, 1), 0.0)
     assert act.path[0] == site and act.path[-1] == "gw" and len(act.links) == len(act.path) - 1
+
+
+def test_overlapping_causes_keep_a_link_down_until_the_last_is_repaired():
+    published = []
+    net = SimulatedNetwork(square(), publish=published.append)
+    net.fail_link("a--b", 1.0)
+    net.hold_links(["a--b", "c--b"], +1, 2.0)  # a shared-risk group cut on top
+    net.repair_link("a--b", 3.0)
+    assert [type(x).__name__ for x in published] == ["LinkDown", "LinkDown"]  # a--b once, c--b once
+    net.hold_links(["a--b", "c--b"], -1, 5.0)
+    assert [(type(x).__name__, x.link_id, x.at) for x in published[2:]] == [("LinkUp", "a--b", 5.0), ("LinkUp", "c--b", 5.0)]
+    assert net.availability(10.0)["links"]["a--b"] == pytest.approx(0.6)
+
+
+def test_a_node_failure_is_published_before_its_links_and_stops_their_services():
+    published = []
+    net = SimulatedNetwork(square(), publish=published.append)
+    act = net.activate(ServiceSpec("s1", "b", 10), 0.0)
+    net.fail_node("a", 10.0)
+    names = [(type(x).__name__, getattr(x, "link_id", getattr(x, "node", None))) for x in published]
+    assert names == [("NodeDown", "a"), ("LinkDown", "gw--a"), ("LinkDown", "a--b")]
+    assert published[0].link_ids == ("gw--a", "a--b")
+    assert net.carry(np.array([act.network_ref]), np.array([5])).tolist() == [0]
+    net.fail_node("a", 11.0)  # already down: nothing more
+    assert len(published) == 3
+    net.repair_node("a", 20.0)
+    assert [type(x).__name__ for x in published[3:]] == ["LinkUp", "LinkUp", "NodeUp"]
+    assert net.availability(40.0)["services"] == pytest.approx(0.75)
+
+
+def test_protected_services_are_rerouted_the_others_wait_for_the_repair():
+    published = []
+    net = SimulatedNetwork(square(100), publish=published.append)
+    plain = net.activate(ServiceSpec("plain", "b", 30), 0.0)
+    safe = net.activate(ServiceSpec("safe", "b", 30, protected=True), 0.0)
+    big = net.activate(ServiceSpec("big", "b", 40, protected=True), 0.0)
+    assert plain.path == safe.path == big.path == ("b", "a", "gw")
+    net.fail_link("a--b", 1.0)
+    (down,) = [x for x in published if isinstance(x, e.LinkDown)]
+    assert down.service_ids == ("plain", "safe", "big")
+    rerouted = [x for x in published if isinstance(x, e.ServiceRerouted)]
+    # The detour has 100: "safe" (30) and "big" (40) fit; "plain" is not protected.
+    assert [(x.service_id, x.path) for x in rerouted] == [("safe", ("b", "c", "gw")), ("big", ("b", "c", "gw"))]
+    refs = np.array([plain.network_ref, safe.network_ref, big.network_ref])
+    assert net.carry(refs, np.array([1, 1, 1])).tolist() == [0, 1, 1]
+    reserved = dict(zip(net.link_ids, net.reserved.tolist()))
+    assert reserved == {"gw--a": 30, "a--b": 30, "gw--c": 70, "c--b": 70}
+    net.repair_link("a--b", 2.0)
+    assert net.carry(refs, np.array([1, 1, 1])).tolist() == [1, 1, 1]
+
+
+def test_a_protected_service_with_no_way_round_waits_like_the_rest():
+    net = SimulatedNetwork(square(100))
+    act = net.activate(ServiceSpec("safe", "b", 80, protected=True), 0.0)
+    net.activate(ServiceSpec("filler", "c", 50), 0.0)  # the detour has only 50 left
+    net.fail_link("a--b", 1.0)
+    assert net.carry(np.array([act.network_ref]), np.array([9])).tolist() == [0]
+    net.repair_link("a--b", 2.0)
+    assert net.carry(np.array([act.network_ref]), np.array([9])).tolist() == [9]
+
+
+def test_sessions_are_admitted_while_capacity_lasts_and_blocked_at_the_bottleneck():
+    net = SimulatedNetwork(square(100))
+    first, _ = net.admit("b", "gw", 60, 0.0)
+    second, _ = net.admit("b", "gw", 60, 0.0)  # over the detour
+    third, blocker = net.admit("b", "gw", 60, 0.0)
+    assert first and second and third is None and blocker == "a--b"
+    net.release(first, 10.0)
+    assert net.admit("b", "gw", 60, 10.0)[0] is not None
+
+
+def test_measure_turns_an_intervals_traffic_into_link_load_and_service_kpis():
+    net = SimulatedNetwork(square(capacity=8_000_000), packet_bytes=1000, buffer_packets=10**6)
+    ref = net.activate(ServiceSpec("s1", "b", 10), 0.0).network_ref
+    net.carry(np.array([ref]), np.array([1_800_000_000]))  # 4 Mbit/s over an hour
+    m = net.measure(3600.0)
+    util = dict(zip(net.link_ids, m.utilisation.tolist()))
+    assert util == {"gw--a": 0.5, "a--b": 0.5, "gw--c": 0.0, "c--b": 0.0}
+    mu = 8_000_000 / 8000  # packets per second
+    assert m.service_refs.tolist() == [ref]
+    assert m.service_latency_s[0] == pytest.approx(2 * (1.0 + 1 / (mu - 0.5 * mu)))  # 2 links: propagation + M/M/1
+    assert m.service_throughput_bps[0] == pytest.approx(4e6)
+    assert net.measure(7200.0).utilisation.max() == 0.0
