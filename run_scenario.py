@@ -59,6 +59,36 @@ def _summary_table(summary: dict, folder: Path) -> Table:
     return table
 
 
+KEY_FIGURES = (
+    "orders.completed", "orders.failed", "services.active", "usage.volume_bytes", "revenue.invoiced",
+    "availability.network", "availability.services", "performance.services.latency_ms.p95",
+)  # fmt: skip
+
+
+def _replicate(loaded, folder: Path, count: int, db: Optional[str], quiet: bool) -> None:
+    from sim.replications import run_replications
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} of {task.total} seeds"),
+        TimeElapsedColumn(), console=err_console, disable=quiet, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task(loaded.spec.name, total=count)
+        summary = run_replications(loaded, folder, count, db_url=db, on_done=lambda n: progress.update(task, completed=n))
+    if quiet:
+        out_console.print(str(folder), highlight=False)
+        return
+    metrics = summary["replications"]["metrics"]
+    table = Table(title=f"{loaded.spec.name}: {count} replications in {summary['wall_seconds']:.1f} s")
+    for column, justify in (("figure", "left"), ("mean", "right"), ("95 % interval", "right")):
+        table.add_column(column, justify=justify)
+    for key in KEY_FIGURES + tuple(k for k in metrics if k.startswith("blocking.per_class")):
+        if key in metrics:
+            m = metrics[key]
+            table.add_row(key, f"{m['mean']:,.6g}", f"{m['ci95'][0]:,.6g} .. {m['ci95'][1]:,.6g}")
+    table.add_row("results", str(folder), "")
+    out_console.print(table)
+
+
 @app.command()
 def main(
     scenario: Annotated[Path, typer.Argument(help="The scenario file (YAML).", show_default=False, metavar="SCENARIO")],
@@ -66,6 +96,7 @@ def main(
     seed: Annotated[Optional[int], typer.Option(help="Override the scenario's seed.", min=0)] = None,
     backend: Annotated[Optional[str], typer.Option(help="Override the network backend (sim).")] = None,
     db: Annotated[Optional[str], typer.Option(help="SQLAlchemy database URL [default: run.db in the folder].")] = None,
+    replications: Annotated[int, typer.Option(help="Run N seeds (seed, seed+1, ...) and report 95 % intervals.", min=1)] = 1,
     check: Annotated[bool, typer.Option("--check", help="Validate the scenario and exit without running.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
 ) -> None:
@@ -80,6 +111,9 @@ def main(
             err_console.print(f"{scenario}: ok", highlight=False)
             raise typer.Exit(EXIT_OK)
         folder = out or _default_out(loaded.spec.name)
+        if replications > 1:
+            _replicate(loaded, folder, replications, db, quiet)
+            return
         total = loaded.spec.duration_seconds
         with Progress(
             TextColumn("[bold]{task.description}"),

@@ -31,8 +31,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import networkx as nx
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from oss_bss.bus import Event
 from oss_bss.events import LinkDown, LinkUp, NodeDown, NodeUp, ServiceRerouted
@@ -102,6 +103,22 @@ class SimulatedNetwork:
             lat.append(d["latency_s"])
         n = len(cap)
         self._index = {lid: i for i, lid in enumerate(self._link_ids)}
+        self._nodes = list(g.nodes)
+        self._node_index = {node: i for i, node in enumerate(self._nodes)}
+        self._a_idx = np.array([self._node_index[a] for a, _ in self._ends], dtype=np.int64)
+        self._b_idx = np.array([self._node_index[b] for _, b in self._ends], dtype=np.int64)
+        lo, hi = np.minimum(self._a_idx, self._b_idx), np.maximum(self._a_idx, self._b_idx)
+        self._pair_key = lo * len(self._nodes) + hi  # one key per node pair (parallel links share it)
+        # Routing matrix: one entry per node pair, built once; each search only
+        # writes the pair weights (the best usable parallel link, or infinity).
+        self._pairs, self._pair_of_link = np.unique(self._pair_key, return_inverse=True)
+        self._by_pair = np.argsort(self._pair_of_link, kind="stable")
+        self._pair_starts = np.searchsorted(self._pair_of_link[self._by_pair], np.arange(len(self._pairs)))
+        n_nodes = len(self._nodes)
+        self._matrix = csr_matrix(
+            (np.ones(len(self._pairs)), (self._pairs // n_nodes, self._pairs % n_nodes)), shape=(n_nodes, n_nodes)
+        )
+        self._matrix.sort_indices()  # data in pair-key order, as self._pairs
         self._incident: dict[str, list[int]] = {node: [] for node in g.nodes}
         for i, (a, b) in enumerate(self._ends):
             self._incident[a].append(i)
@@ -289,7 +306,7 @@ class SimulatedNetwork:
 
     def nominal_links(self, a: str, z: str) -> list[str]:
         """Link ids of the lowest-latency path a -> z with everything up."""
-        route = self._paths(self._graph(np.ones(len(self.capacity), bool)), (z,)).get(a)
+        route = self._read_path(self._search(np.ones(len(self.capacity), bool), (z,)), a)
         return [self._link_ids[i] for i in route[1]] if route else []
 
     def set_link_state(self, link_id: str, up: bool, at: float) -> None:
@@ -433,41 +450,57 @@ class SimulatedNetwork:
         self._session_clock = at
 
     # -- internals: routing ------------------------------------------------
+    #
+    # Shortest paths by latency with SciPy's compiled Dijkstra over a sparse
+    # matrix of the usable links (the lowest-latency one per node pair),
+    # searched from the targets (gateways) towards every node at once; a path
+    # is then read back from the predecessor array, site first.
 
-    def _graph(self, usable: np.ndarray) -> nx.Graph:
-        """A simple graph of the usable links, the lowest-latency one per node pair."""
-        g = nx.Graph()
-        g.add_nodes_from(n for n in self.topology_model.graph.nodes if n not in self._node_down)
-        for i, (a, b) in enumerate(self._ends):
-            if not usable[i]:
-                continue
-            if g.has_edge(a, b) and g[a][b]["latency"] <= self.latency[i]:
-                continue
-            g.add_edge(a, b, latency=float(self.latency[i]), link=i)
-        return g
+    def _search(self, usable: np.ndarray, targets: tuple[str, ...]):
+        """Distances, predecessors and the link chosen per node pair, from the nearest target."""
+        sources = [self._node_index[t] for t in targets if t not in self._node_down]
+        if not sources or len(self._pairs) == 0:
+            return None
+        weight = np.where(usable & self._node_ok(), self.latency + 1e-12, np.inf)[self._by_pair]
+        best = np.minimum.reduceat(weight, self._pair_starts)
+        segment = self._pair_of_link[self._by_pair]
+        hit = np.flatnonzero(weight == best[segment])
+        first = hit[np.r_[True, segment[hit][1:] != segment[hit][:-1]]]
+        chosen = self._by_pair[first]  # per pair, its lowest-latency usable link
+        self._matrix.data[:] = best  # a zero weight would read as "no edge": hence the 1e-12
+        dist, pred, _ = dijkstra(self._matrix, directed=False, indices=sources, return_predecessors=True, min_only=True)
+        return dist, pred, chosen
 
-    def _paths(self, g: nx.Graph, targets: tuple[str, ...], source: str | None = None) -> dict:
-        sources = [t for t in targets if t in g]
-        if not sources:
-            return {}
-        if source is not None:
-            try:
-                _, path = nx.multi_source_dijkstra(g, sources, target=source, weight="latency")
-            except (nx.NetworkXNoPath, nx.NodeNotFound):
-                return {}
-            paths = {source: path}
-        else:
-            _, paths = nx.multi_source_dijkstra(g, sources, weight="latency")
-        out = {}
-        for node, path in paths.items():
-            nodes = list(reversed(path))  # the source site first
-            out[node] = (nodes, [g[a][b]["link"] for a, b in zip(nodes, nodes[1:])])
-        return out
+    def _read_path(self, search, site: str):
+        if search is None:
+            return None
+        dist, pred, chosen = search
+        s = self._node_index[site]
+        if not np.isfinite(dist[s]):
+            return None  # no target reachable from the site
+        nodes = [s]
+        while pred[nodes[-1]] >= 0:
+            nodes.append(int(pred[nodes[-1]]))
+        n = len(self._nodes)
+        pair = [min(u, v) * n + max(u, v) for u, v in zip(nodes, nodes[1:])]
+        links = chosen[np.searchsorted(self._pairs, pair)].tolist()
+        return [self._nodes[i] for i in nodes], links
+
+    def _node_ok(self) -> np.ndarray:
+        if not self._node_down:
+            return np.ones(len(self._link_ids), dtype=bool)
+        down = np.array([self._nodes[i] in self._node_down for i in range(len(self._nodes))])
+        return ~(down[self._a_idx] | down[self._b_idx])
 
     def _route(self, site: str, bandwidth_bps: int, targets: tuple[str, ...]):
-        if targets not in self._shortest:
-            self._shortest[targets] = self._paths(self._graph(self._holds == 0), targets)
-        best = self._shortest[targets].get(site)
+        if site in self._node_down:
+            return None
+        cache = self._shortest.get(targets)
+        if cache is None:
+            cache = self._shortest[targets] = {"search": self._search(self._holds == 0, targets), "paths": {}}
+        if site not in cache["paths"]:
+            cache["paths"][site] = self._read_path(cache["search"], site)
+        best = cache["paths"][site]
         if best is None:
             return None
         if all(self.capacity[i] - self.reserved[i] >= bandwidth_bps for i in best[1]):
@@ -476,14 +509,14 @@ class SimulatedNetwork:
         if self._refused.get(key, bandwidth_bps + 1) <= bandwidth_bps:
             return None  # nothing was freed since a smaller request from here failed
         usable = (self._holds == 0) & (self.capacity - self.reserved >= bandwidth_bps)
-        found = self._paths(self._graph(usable), targets, source=site).get(site)
+        found = self._read_path(self._search(usable, targets), site)
         if found is None:
             self._refused[key] = bandwidth_bps
         return found
 
     def _bottleneck(self, a: str, z: str, bandwidth_bps: int) -> str:
         """The link to charge a blocked session to: the first full link of its shortest path."""
-        best = self._shortest.get((z,), {}).get(a)
+        best = self._shortest.get((z,), {}).get("paths", {}).get(a)
         if best is None:
             return "unreachable"
         for i in best[1]:

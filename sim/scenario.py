@@ -34,7 +34,14 @@ from sim.timespec import parse_duration, parse_instant
 
 
 def _instant(value):
-    return value if isinstance(value, (datetime, date)) else parse_duration(value)
+    if isinstance(value, (datetime, date)):
+        return value
+    if isinstance(value, str) and value[:4].isdigit() and value[4:5] == "-":
+        try:  # "2026-06-03 02:00": YAML takes a timestamp only with seconds
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"cannot read {value!r} as a date-time (use YYYY-MM-DD HH:MM, UTC)") from None
+    return parse_duration(value)
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -126,8 +133,9 @@ Volume = Annotated[
 class OnOff(Strict):
     """A source alternating ON periods at a constant rate and silent OFF periods."""
 
-    on: PositiveDuration  # mean ON period
-    off: PositiveDuration  # mean OFF period
+    # Not "on"/"off": YAML 1.1 reads those keys as booleans.
+    on_period: PositiveDuration  # mean ON period
+    off_period: PositiveDuration  # mean OFF period
     rate_mbps: Positive
     distribution: Literal["exponential", "pareto"] = "exponential"
     alpha: Annotated[float, Field(gt=1, le=20)] = 1.5  # Pareto shape of the periods

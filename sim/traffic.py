@@ -111,8 +111,8 @@ class TrafficModel:
         self.factor[k], self.pending[k] = 1.0, 0.0
         oo = self.segments[segment].on_off
         if oo is not None:  # start in the stationary state
-            self.on[k] = self.rng.random() < oo.on / (oo.on + oo.off)
-            mean = oo.on if self.on[k] else oo.off
+            self.on[k] = self.rng.random() < oo.on_period / (oo.on_period + oo.off_period)
+            mean = oo.on_period if self.on[k] else oo.off_period
             self.left[k] = draw_periods(self.rng, mean, 1, oo.distribution, oo.alpha)[0]
         self._slot[ref] = k
         self.count += 1
@@ -205,7 +205,7 @@ class TrafficModel:
                 if ended.any():
                     e = k[ended]
                     self.on[e] = ~self.on[e]
-                    means = np.where(self.on[e], oo.on, oo.off)
+                    means = np.where(self.on[e], oo.on_period, oo.off_period)
                     self.left[e] = draw_periods(self.rng, 1.0, len(e), oo.distribution, oo.alpha) * means
                 todo = todo[elapsed[todo] < span]
             out[slots] = on_time * oo.rate_mbps * 1e6 / 8

@@ -108,7 +108,7 @@ def test_session_durations_move_volume_into_the_next_interval_but_lose_none():
 
 
 def test_on_off_sources_send_their_rate_for_their_on_share():
-    oo = OnOff(on="60s", off="180s", rate_mbps=8.0)
+    oo = OnOff(on_period="60s", off_period="180s", rate_mbps=8.0)
     m = model(segs=[SegmentTraffic(0.0, Lognormal(median_mb=1), on_off=oo)], seed=4)
     for ref in range(1, 1001):
         m.add(ref, 0)
