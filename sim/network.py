@@ -131,7 +131,11 @@ class SimulatedNetwork:
         self._services: dict[str, _Service] = {}
         self._on_link: list[set[str]] = [set() for _ in range(n)]
         self._next_ref = 1
-        self._carrying = np.zeros(1024, dtype=bool)  # by ref: active, not suspended, path up
+        self._carrying = np.zeros(1024, dtype=bool)  # by ref: active, not suspended, path up now
+        self._admitted = np.zeros(1024, dtype=bool)  # by ref: active and not suspended
+        self._down_from = np.full(1024, np.nan)  # by ref: start of the current outage, NaN when up
+        self._down_acc = np.zeros(1024)  # by ref: outage seconds closed since the interval started
+        self._interval_start = 0.0
         self._counters = np.zeros(1024, dtype=np.int64)  # bytes since the last usage collection
         self._interval = np.zeros(1024, dtype=np.int64)  # bytes since the last measurement
         self._last_collection = 0.0
@@ -177,7 +181,7 @@ class SimulatedNetwork:
         svc = _Service(spec.service_id, ref, spec.bandwidth_bps, tuple(nodes), tuple(links), spec.protected)
         self._services[spec.service_id] = svc
         self._reserve(svc)
-        self._carrying[ref] = True
+        self._carrying[ref] = self._admitted[ref] = True
         self._svc_active_since[ref] = at
         return self._activation(svc)
 
@@ -196,18 +200,19 @@ class SimulatedNetwork:
     def suspend(self, service_id: str, at: float) -> None:
         svc = self._services[service_id]
         svc.suspended = True
-        self._carrying[svc.ref] = False
+        self._carrying[svc.ref] = self._admitted[svc.ref] = False
 
     def resume(self, service_id: str, at: float) -> None:
         svc = self._services[service_id]
         svc.suspended = False
+        self._admitted[svc.ref] = True
         self._carrying[svc.ref] = self._path_up(svc)
 
     def deactivate(self, service_id: str, at: float) -> None:
         svc = self._services.pop(service_id)
         self._release(svc)
         self._close_outage(svc.ref, at)
-        self._carrying[svc.ref] = False
+        self._carrying[svc.ref] = self._admitted[svc.ref] = False
         since = self._svc_active_since.pop(svc.ref)
         self._svc_active_time[svc.ref] = self._svc_active_time.get(svc.ref, 0.0) + at - since
 
@@ -221,9 +226,25 @@ class SimulatedNetwork:
 
     # -- the world's side: traffic ---------------------------------------
 
-    def carry(self, refs: np.ndarray, volume_bytes: np.ndarray) -> np.ndarray:
-        """Offer traffic; count and return what was carried (0 for services not carrying)."""
-        carried = np.where(self._carrying[refs], volume_bytes, 0)
+    def carry(
+        self, refs: np.ndarray, volume_bytes: np.ndarray, start: float | None = None, end: float | None = None
+    ) -> np.ndarray:
+        """Offer the traffic of [start, end); count and return what was carried.
+
+        A service carries the share of its traffic offered while its path was
+        up in the interval (traffic is taken as spread evenly over it), and
+        nothing while suspended or inactive. Without an interval, the state
+        of the moment decides.
+        """
+        if start is None or end is None or end <= start:
+            carried = np.where(self._carrying[refs], volume_bytes, 0)
+        else:
+            since = self._down_from[refs]
+            open_ = np.where(np.isnan(since), 0.0, end - np.maximum(np.nan_to_num(since), start))
+            up = np.clip(1.0 - (self._down_acc[refs] + open_) / (end - start), 0.0, 1.0)
+            carried = np.where(self._admitted[refs], np.rint(volume_bytes * up), 0).astype(np.int64)
+            self._down_acc[:] = 0.0
+            self._interval_start = end
         np.add.at(self._counters, refs, carried)
         np.add.at(self._interval, refs, carried)
         return carried
@@ -385,12 +406,15 @@ class SimulatedNetwork:
             self._close_outage(svc.ref, at)
         elif svc.ref not in self._svc_down_since:
             self._svc_down_since[svc.ref] = at
+            self._down_from[svc.ref] = at
         self._carrying[svc.ref] = up and not svc.suspended
 
     def _close_outage(self, ref: int, at: float) -> None:
         since = self._svc_down_since.pop(ref, None)
         if since is not None:
             self._svc_downtime[ref] = self._svc_downtime.get(ref, 0.0) + at - since
+            self._down_acc[ref] += at - max(since, self._interval_start)
+            self._down_from[ref] = np.nan
 
     # -- internals: resources ----------------------------------------------
 
@@ -413,9 +437,9 @@ class SimulatedNetwork:
         if ref < len(self._carrying):
             return
         size = max(ref + 1, 2 * len(self._carrying))
-        for name in ("_carrying", "_counters", "_interval"):
+        for name in ("_carrying", "_admitted", "_counters", "_interval", "_down_from", "_down_acc"):
             old = getattr(self, name)
-            new = np.zeros(size, dtype=old.dtype)
+            new = np.full(size, np.nan) if name == "_down_from" else np.zeros(size, dtype=old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
 

@@ -112,7 +112,7 @@ class World:
             yield self.env.timeout(HOUR)
             now = self.env.now
             refs, volume = self.traffic.demand(t0, now)
-            self.network.carry(refs, volume)
+            self.network.carry(refs, volume, t0, now)
             if self.performance is not None:
                 self.performance.record(self.network.measure(now))
             self.bus.handle(c.CollectUsage(now))

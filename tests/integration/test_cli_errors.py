@@ -76,3 +76,37 @@ def test_a_corrupt_topology_file_is_named_with_the_key(cli, write_scenario, tmp_
     broken.write_text(content)
     path = write_scenario({"topology.file": str(broken)})
     assert_one_line_error(cli(path, "--check"), "topology.file", f"cannot read broken{suffix}")
+
+
+@pytest.mark.parametrize(
+    "changes,key,reason",
+    [
+        ({"ordering.arrivals_per_day": -5}, "ordering.arrivals_per_day", "greater than 0"),
+        ({"faults": {"links": {"mtbf": "100h", "mttr": 0}}}, "faults.links.mttr", "greater than 0"),
+        ({"faults": {"links": {"mtbf": "100h", "mttr": "soon"}}}, "faults.links.mttr", "cannot read 'soon'"),
+        ({"catalog": [{"id": "fibre-100", "name": "F", "bandwidth_mbps": 50_000, "monthly_price": "1"}],
+          "population.segments.residential.offerings": {"fibre-100": 1},
+          "population.segments.business.offerings": {"fibre-100": 1}},
+         "catalog[0].bandwidth_mbps", "more than any link carries"),
+        ({"capacity": {"classes": [{"name": "c", "from": "Denver", "to": "Seattle", "arrivals_per_hour": 5,
+                                    "holding": "1h", "bandwidth_mbps": 20_000}]}},
+         "capacity.classes[0].bandwidth_mbps", "no path from Denver to Seattle"),
+        ({"capacity": {"classes": [{"name": "c", "from": "Denver", "to": "Seattle", "arrivals_per_hour": -1,
+                                    "holding": "1h"}]}}, "capacity.classes[0].arrivals_per_hour", "greater than 0"),
+        ({"usage": {"weekly_profile": [1, 1]}}, "usage.weekly_profile", "7 daily weights"),
+        ({"usage": {"daily_profile": [0] * 24}}, "usage.daily_profile", "must be positive"),
+        ({"timeline": [{"at": "1d", "fail_link": "Denver--Mars", "for": "1h"}]}, "timeline[0].fail_link", "not a link"),
+        ({"timeline": [{"at": "1d", "fail_link": "Denver--Kansas City"}]}, "timeline[0]", "needs 'for'"),
+        ({"timeline": [{"at": "1d", "fail_srlg": "atlantic", "for": "1h"}]}, "timeline[0].fail_srlg", "not a group"),
+        ({"timeline": [{"at": "2020-01-01 00:00", "fail_node": "Denver", "for": "1h"}]}, "timeline[0].at", "before"),
+        ({"faults": {"maintenance": [{"name": "m", "start": "1d", "duration": "1h"}]}}, "faults.maintenance[0]",
+         "name the links or nodes"),
+        ({"population.segments.residential.session_volume": {"distribution": "gamma", "k": 2}},
+         "population.segments.residential.session_volume", "gamma"),
+        ({"population.segments.residential.session_volume": {"distribution": "pareto", "alpha": 0.8, "min_mb": 1}},
+         "population.segments.residential.session_volume.pareto.alpha", "greater than 1"),
+    ],
+)
+def test_impossible_parameters_are_rejected_at_check(cli, write_scenario, changes, key, reason):
+    path = write_scenario(changes)
+    assert_one_line_error(cli(path, "--check"), f"{key}: ", reason)

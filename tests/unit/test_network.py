@@ -167,3 +167,20 @@ def test_measure_turns_an_intervals_traffic_into_link_load_and_service_kpis():
     assert m.service_latency_s[0] == pytest.approx(2 * (1.0 + 1 / (mu - 0.5 * mu)))  # 2 links: propagation + M/M/1
     assert m.service_throughput_bps[0] == pytest.approx(4e6)
     assert net.measure(7200.0).utilisation.max() == 0.0
+
+
+def test_traffic_of_an_interval_is_carried_for_the_share_the_path_was_up():
+    net = SimulatedNetwork(square())
+    ref = net.activate(ServiceSpec("s1", "b", 10), 0.0).network_ref
+    refs, volume = np.array([ref]), np.array([3600])
+    assert net.carry(refs, volume, 0.0, 3600.0).tolist() == [3600]
+    net.fail_link("a--b", 3600.0 + 1800)  # cut half way through the next hour
+    assert net.carry(refs, volume, 3600.0, 7200.0).tolist() == [1800]
+    assert net.carry(refs, volume, 7200.0, 10800.0).tolist() == [0]  # down all hour
+    net.repair_link("a--b", 10800.0 + 900)  # back after a quarter of an hour
+    assert net.carry(refs, volume, 10800.0, 14400.0).tolist() == [2700]
+    net.fail_link("a--b", 14400.0 + 600)  # a short outage inside one hour
+    net.repair_link("a--b", 14400.0 + 1200)
+    assert net.carry(refs, volume, 14400.0, 18000.0).tolist() == [3000]
+    net.suspend("s1", 18000.0)
+    assert net.carry(refs, volume, 18000.0, 21600.0).tolist() == [0]
