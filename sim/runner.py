@@ -18,7 +18,7 @@ from pathlib import Path
 import simpy
 
 from oss_bss.adapters import sql
-from oss_bss.adapters.usage_files import NpzUsageArchive
+from oss_bss.adapters.usage_files import ParquetUsageArchive
 from oss_bss.bus import MessageBus
 from oss_bss.catalog import Catalog, ProductOffering
 from oss_bss.money import to_cents
@@ -83,7 +83,7 @@ def run(
                 topology, publish=bus.handle,
                 packet_bytes=spec.topology.packet_bytes, buffer_packets=spec.topology.buffer_packets,
             )  # fmt: skip
-            archive = NpzUsageArchive(work / "usage")
+            archive = ParquetUsageArchive(work / "usage")
             operator = Operator(
                 bus, catalog, network, epoch=epoch, currency=spec.currency,
                 bill_cycle_day=spec.billing.cycle_day, archive=archive,

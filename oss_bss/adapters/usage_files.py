@@ -1,10 +1,14 @@
-"""Rated usage records in columnar files beside the database.
+"""Rated usage records in a columnar file beside the database.
 
-One compressed NumPy archive per simulated day (``usage/day-0000.npz``), with
-the columns of :class:`oss_bss.ports.RatedUsage`: service key, interval start
-and end (seconds from the scenario start), bytes and charge in micro-units.
-Together with the ``service`` table (key -> service id) they let anyone
-recompute every usage line of every bill (:func:`load`).
+One Parquet file per run (``usage/rated.parquet``), a row group per simulated
+day, with the columns of :class:`oss_bss.ports.RatedUsage`: service key,
+interval start and end (seconds from the scenario start), bytes and charge in
+micro-units. Together with the ``service`` table (key -> service id) they let
+anyone recompute every usage line of every bill (:func:`load`), with this
+module or any Parquet reader (pandas, DuckDB, Spark).
+
+Snappy compression: about 0.1 s per million records to write, where zlib
+(NumPy's ``savez_compressed``) took 1.5 s.
 """
 
 from __future__ import annotations
@@ -12,19 +16,27 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from oss_bss.ports import RatedUsage
 
 COLUMNS = ("service_key", "start", "end", "volume_bytes", "charge_micros")
+SCHEMA = pa.schema(
+    [("service_key", pa.int64()), ("start", pa.float64()), ("end", pa.float64()),
+     ("volume_bytes", pa.int64()), ("charge_micros", pa.int64())]
+)  # fmt: skip
+FILE = "rated.parquet"
 DAY = 86_400.0
 
 
-class NpzUsageArchive:
-    """Buffers a day's rated batches and writes them as one file when the day is over."""
+class ParquetUsageArchive:
+    """Buffers a day's rated batches and writes them as one row group when the day is over."""
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._writer = pq.ParquetWriter(self.folder / FILE, SCHEMA, compression="snappy")
         self._day: int | None = None
         self._buffer: list[RatedUsage] = []
 
@@ -38,18 +50,16 @@ class NpzUsageArchive:
     def flush(self) -> None:
         if not self._buffer:
             return
-        columns = {name: np.concatenate([getattr(b, name) for b in self._buffer]) for name in COLUMNS}
-        np.savez_compressed(self.folder / f"day-{self._day:04d}.npz", **columns)
+        columns = [pa.array(np.concatenate([getattr(b, name) for b in self._buffer])) for name in COLUMNS]
+        self._writer.write_table(pa.Table.from_arrays(columns, schema=SCHEMA))
         self._buffer = []
 
     def close(self) -> None:
         self.flush()
+        self._writer.close()
 
 
 def load(folder: Path) -> dict[str, np.ndarray]:
     """All rated usage records of a run, as columns, in the order they were rated."""
-    files = sorted(Path(folder).glob("day-*.npz"))
-    if not files:
-        return {name: np.empty(0) for name in COLUMNS}
-    parts = [np.load(f) for f in files]
-    return {name: np.concatenate([p[name] for p in parts]) for name in COLUMNS}
+    table = pq.read_table(Path(folder) / FILE)
+    return {name: table.column(name).to_numpy() for name in COLUMNS}

@@ -100,3 +100,83 @@ def test_quickstart_run(measure, tmp_path_factory):
 
     result = measure("run: quickstart", run, items=1000 * 30, rounds=3)
     assert result.summary["invoices"]["count"] > 0
+
+
+def _lifecycle_scenario(tmp_path_factory):
+    from tests.conftest import SCENARIOS as S
+    import yaml
+
+    data = yaml.safe_load((S / "quickstart.yaml").read_text())
+    data["topology"]["file"] = str(S / "topologies" / "Abilene.graphml")
+    data["population"]["customers"] = 5000
+    data["ordering"]["arrivals_per_day"] = 5000
+    data["duration_days"] = 3
+    for seg in data["population"]["segments"].values():
+        seg["sessions_per_day"] = 0  # the lifecycle alone: no traffic
+    for offering in data["catalog"]:
+        offering["bandwidth_mbps"] = 1
+    path = tmp_path_factory.mktemp("life") / "lifecycle.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_scenario(path)
+
+
+def _people(loaded):
+    from sim.population import generate
+    from sim.rng import RandomStreams
+
+    topology = runner.prepare(loaded)
+    return list(generate(loaded.spec.population, list(topology.graph.nodes), RandomStreams(loaded.spec.seed)))
+
+
+def _lifecycle_in_memory(loaded, people) -> int:
+    """World + bus + operator + simulated network, no files or database: the event count."""
+    import simpy
+    from datetime import UTC, datetime
+
+    from oss_bss.bus import MessageBus
+    from oss_bss.operator import Operator
+    from sim.network import SimulatedNetwork
+    from sim.rng import RandomStreams
+    from sim.world import World
+
+    spec = loaded.spec
+    streams = RandomStreams(spec.seed)
+    topology = runner.prepare(loaded)
+    count = [0]
+    bus = MessageBus(lambda event: count.__setitem__(0, count[0] + 1))
+    network = SimulatedNetwork(topology, publish=bus.handle)
+    epoch = datetime(spec.start.year, spec.start.month, spec.start.day, tzinfo=UTC)
+    Operator(bus, runner.catalog_of(spec), network, epoch=epoch, currency=spec.currency)
+    env = simpy.Environment()
+    World(env, bus, spec, network, people, streams).start()
+    env.run(until=spec.duration_seconds)
+    return count[0]
+
+
+LIFECYCLE_EVENTS = 31_971  # what _lifecycle_in_memory counts for the scenario below (seeded, so exact)
+
+
+def test_lifecycle_events(measure, tmp_path_factory):
+    """Order to activate for 5,000 customers: SimPy processes, the bus and the operator (events/s)."""
+    scenario = _lifecycle_scenario(tmp_path_factory)
+    people = _people(scenario)  # Faker's identities are made before, not measured
+    events = measure("lifecycle: order to activate", lambda: _lifecycle_in_memory(scenario, people), items=LIFECYCLE_EVENTS,
+                     rounds=3, baseline="lifecycle: bare simpy loop")  # fmt: skip
+    assert events == LIFECYCLE_EVENTS
+
+
+def test_lifecycle_baseline(measure):
+    """A bare SimPy loop: the same number of timeouts, each doing nothing."""
+    import simpy
+
+    def run():
+        env = simpy.Environment()
+
+        def proc():
+            for _ in range(LIFECYCLE_EVENTS):
+                yield env.timeout(1)
+
+        env.process(proc())
+        env.run()
+
+    measure("lifecycle: bare simpy loop", run, items=LIFECYCLE_EVENTS, rounds=5)

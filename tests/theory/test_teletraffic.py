@@ -41,8 +41,9 @@ def blocking(load: float, units: int, seed: int, hours: float) -> float:
 
 @pytest.mark.parametrize("load,units", [(2.0, 3), (8.0, 10), (20.0, 22), (30.0, 25)])
 def test_blocking_on_one_link_is_erlang_b(load, units):
-    # 1-hour mean holding, `load` arrivals an hour: offered load = `load` Erlangs.
-    values = [blocking(load, units, seed, hours=3000) for seed in range(8)]
+    # 1-hour mean holding, `load` arrivals an hour: offered load = `load` Erlangs;
+    # about 24,000 arrivals per replication whatever the load.
+    values = [blocking(load, units, seed, hours=24_000 / load) for seed in range(8)]
     mean, low, high = mean_ci(values)
     theory = erlang_b(load, units)
     assert low <= theory <= high, f"Erlang B {theory:.4f} outside [{low:.4f}, {high:.4f}]"
