@@ -130,6 +130,33 @@ Volume = Annotated[
 ]
 
 
+class Holding(Strict):
+    """A holding time: its mean, and its distribution (exponential unless said)."""
+
+    mean: PositiveDuration
+    distribution: Literal["exponential", "lognormal", "pareto"] = "exponential"
+    sigma: Annotated[float, Field(gt=0, le=5)] = 1.0  # lognormal: sigma of the logarithm
+    alpha: Annotated[float, Field(gt=1, le=20)] = 2.5  # pareto: shape (> 1: finite mean)
+
+    def draw(self, rng, n: int):
+        """``n`` holding times in seconds, each distribution scaled to the same mean."""
+        import numpy as np
+
+        if self.distribution == "lognormal":
+            return rng.lognormal(np.log(self.mean) - self.sigma**2 / 2, self.sigma, n)
+        if self.distribution == "pareto":
+            return (rng.pareto(self.alpha, n) + 1.0) * self.mean * (self.alpha - 1) / self.alpha
+        return rng.exponential(self.mean, n)
+
+
+def _holding(value):
+    """A plain duration is the mean of an exponential holding time."""
+    return value if isinstance(value, (dict, Holding)) else {"mean": value}
+
+
+HoldingTime = Annotated[Holding, BeforeValidator(_holding)]
+
+
 class OnOff(Strict):
     """A source alternating ON periods at a constant rate and silent OFF periods."""
 
@@ -146,7 +173,7 @@ class Segment(Strict):
     offerings: dict[str, Positive]  # offering id -> relative weight
     sessions_per_day: NonNegative
     session_volume: Volume
-    session_duration: PositiveDuration | None = None  # mean (exponential); None: volume in the start hour
+    session_duration: HoldingTime | None = None  # None: a session's volume falls in its start hour
     on_off: OnOff | None = None  # an ON/OFF source per service, on top of the sessions
 
     @field_validator("offerings")
@@ -302,7 +329,7 @@ class ServiceClass(Strict):
     from_: Annotated[str, Field(alias="from")]
     to: str
     arrivals_per_hour: Positive
-    holding: PositiveDuration  # mean holding time
+    holding: HoldingTime  # "3m" (exponential) or {mean: 3m, distribution: lognormal, sigma: 1}
     bandwidth_mbps: Positive = 1.0
 
 

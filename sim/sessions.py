@@ -1,8 +1,8 @@
 """Sessions with guaranteed bandwidth: the classic loss system.
 
 Each service class offers sessions between two nodes as a Poisson process;
-each session holds its bandwidth on a path for an exponential time and is
-blocked when no path has it free. Counted per class and per link (the link
+each session holds its bandwidth on a path for a holding time (exponential,
+lognormal or Pareto) and is blocked when no path has it free. Counted per class and per link (the link
 a blocked session is charged to is the first full link of its shortest
 path), this is what Erlang B predicts for a single link of C units.
 Sessions are network-level admissions (like calls through call admission
@@ -42,7 +42,7 @@ class SessionClasses:
         env, net = self.env, self.network
         while True:
             yield env.timeout(float(arrivals.exponential(gap)))
-            hold = float(holding.exponential(cls.holding))
+            hold = float(cls.holding.draw(holding, 1)[0])
             self.offered[cls.name] += 1
             for link in nominal:
                 self.link_offered[link][cls.name] += 1

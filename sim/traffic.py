@@ -6,7 +6,7 @@ The model, per service:
   per day, shaped by the hourly daily profile and the weekly profile, times
   any factor the timeline applies (a flash crowd);
 * a session's volume is lognormal, exponential or Pareto (per segment);
-* with a session duration (exponential mean), a session that starts late in
+* with a session duration (exponential, lognormal or Pareto), a session that starts late in
   an interval carries the share of its volume past the interval's end into
   the next interval (the rest of a long session is carried whole, a
   simplification that keeps the path vectorised);
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario import Exponential, Lognormal, OnOff, Pareto, Segment
+from sim.scenario import Exponential, Holding, Lognormal, OnOff, Pareto, Segment
 
 HOUR = 3600.0
 DAY = 86_400.0
@@ -36,7 +36,7 @@ DAY = 86_400.0
 class SegmentTraffic:
     sessions_per_day: float
     volume: Lognormal | Exponential | Pareto
-    duration_s: float | None = None
+    duration: Holding | None = None
     on_off: OnOff | None = None
 
     @classmethod
@@ -167,12 +167,12 @@ class TrafficModel:
                     draws[mine] = model.draw_bytes(self.rng, int(mine.sum()))
             now_part = draws
             for s, model in enumerate(self.segments):
-                if model.duration_s is None:
+                if model.duration is None:
                     continue
                 mine = np.flatnonzero(owner_seg == s)
                 if len(mine):
                     start = self.rng.uniform(0.0, span, len(mine))
-                    length = self.rng.exponential(model.duration_s, len(mine))
+                    length = model.duration.draw(self.rng, len(mine))
                     inside = np.minimum(1.0, (span - start) / length)
                     rest = draws[mine] * (1.0 - inside)
                     now_part = now_part.copy() if now_part is draws else now_part

@@ -25,11 +25,11 @@ def one_link(capacity_units: int) -> Topology:
     return Topology("one-link", g, ("s2",))
 
 
-def blocking(load: float, units: int, seed: int, hours: float) -> float:
+def blocking(load: float, units: int, seed: int, hours: float, holding=1.0) -> float:
     env = simpy.Environment()
     net = SimulatedNetwork(one_link(units))
     cls = ServiceClass.model_validate(
-        {"name": "calls", "from": "s1", "to": "s2", "arrivals_per_hour": load, "holding": 1.0, "bandwidth_mbps": 1}
+        {"name": "calls", "from": "s1", "to": "s2", "arrivals_per_hour": load, "holding": holding, "bandwidth_mbps": 1}
     )
     sessions = SessionClasses(env, net, [cls], RandomStreams(seed))
     sessions.start()
@@ -48,6 +48,17 @@ def test_blocking_on_one_link_is_erlang_b(load, units):
     theory = erlang_b(load, units)
     assert low <= theory <= high, f"Erlang B {theory:.4f} outside [{low:.4f}, {high:.4f}]"
     assert high - low < 0.2 * theory + 0.005  # and the interval is tight enough to mean something
+
+
+@pytest.mark.parametrize(
+    "holding", [{"mean": 1.0, "distribution": "lognormal", "sigma": 1.2}, {"mean": 1.0, "distribution": "pareto", "alpha": 2.5}]
+)  # fmt: skip
+def test_erlang_b_is_insensitive_to_the_holding_time_distribution(holding):
+    # Blocking of M/G/C/C depends on the holding times only through their mean.
+    values = [blocking(8.0, 10, seed, hours=3000, holding=holding) for seed in range(8)]
+    mean, low, high = mean_ci(values)
+    theory = erlang_b(8.0, 10)
+    assert low <= theory <= high, f"Erlang B {theory:.4f} outside [{low:.4f}, {high:.4f}]"
 
 
 def test_erlang_b_recursion_matches_the_closed_form():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.scenario import Exponential, Lognormal, OnOff, Pareto
+from sim.scenario import Exponential, Holding, Lognormal, OnOff, Pareto
 from sim.traffic import SegmentTraffic, TrafficModel
 
 
@@ -92,7 +92,7 @@ def test_other_volume_distributions_have_their_theoretical_mean(volume, mean):
 
 def test_session_durations_move_volume_into_the_next_interval_but_lose_none():
     quick = SegmentTraffic(10.0, Exponential(distribution="exponential", mean_mb=10))
-    slow = SegmentTraffic(10.0, Exponential(distribution="exponential", mean_mb=10), duration_s=1800.0)  # seconds
+    slow = SegmentTraffic(10.0, Exponential(distribution="exponential", mean_mb=10), duration=Holding(mean="30m"))
     totals = []
     for seg in (quick, slow):
         m = model(segs=[seg], seed=9)
@@ -125,3 +125,10 @@ def test_a_flash_crowd_multiplies_the_chosen_customers_and_ends():
     assert len(refs) == 200 and m.factor[:400].sum() == 200 * 10 + 200
     m.unscale(10.0, refs)
     assert (m.factor[:400] == 1.0).all()
+
+
+@pytest.mark.parametrize("holding", [{"mean": "20m"}, {"mean": "20m", "distribution": "lognormal", "sigma": 1.5},
+                                     {"mean": "20m", "distribution": "pareto", "alpha": 2.2}])  # fmt: skip
+def test_holding_times_have_the_mean_they_are_given(holding):
+    draws = Holding.model_validate(holding).draw(np.random.default_rng(1), 2_000_000)
+    assert abs(draws.mean() / 1200 - 1) < 0.02
