@@ -167,3 +167,57 @@ class BillRunCompleted(Event):
     bill_cycle_day: int
     bills: int
     amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRaised(Event):
+    alarm_id: str
+    alarmed_object: str
+    alarmed_object_type: str
+    perceived_severity: str
+    probable_cause: str
+    planned: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmCleared(Event):
+    alarm_id: str
+    alarmed_object: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmCorrelated(Event):
+    """``alarm_id`` is a symptom of the root cause ``parent_id``."""
+
+    alarm_id: str
+    parent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentOpened(Event):
+    incident_id: str
+    root_alarm_id: str
+    root_object: str
+    planned: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentImpactAssessed(Event):
+    """Who and what an incident hits, from the inventory: assessed again as it grows."""
+
+    incident_id: str
+    services: int
+    customers: int
+    revenue_at_risk: Decimal  # monthly recurring
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentMerged(Event):
+    incident_id: str
+    into_incident_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentResolved(Event):
+    incident_id: str
+    duration_s: float

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from oss_bss import commands as c
 from oss_bss import events as e
+from oss_bss.assurance import Assurance
 from oss_bss.billing import bill_account, live_in
 from oss_bss.bus import MessageBus
 from oss_bss.catalog import Catalog
@@ -62,9 +63,11 @@ class Operator:
         self.archive = archive if archive is not None else MemoryUsageArchive()
         self.records = Records()
         self._last_collection = 0.0
-        for resource in resources_from(network.topology()):
+        topology = network.topology()
+        for resource in resources_from(topology):
             self.records.resources[resource.id] = resource
         self._wire()
+        self.assurance = Assurance(bus, self.records, catalog, topology)
 
     def _wire(self) -> None:
         bus = self.bus
@@ -150,6 +153,8 @@ class Operator:
             return
         r.services.bind_network_ref(service, result.network_ref)
         service.path, service.links = result.path, result.links
+        for link in service.links:
+            r.services_on_link[link].add(service.id)
         SERVICE.move(service, "active")
         service.operational_state = "up"
         service.activated_at = event.at
@@ -200,7 +205,12 @@ class Operator:
     def _rerouted(self, event: e.ServiceRerouted) -> None:
         """Resource inventory follows a protected service onto its new path."""
         service = self.records.services.get(event.service_id)
+        on_link = self.records.services_on_link
+        for link in service.links:
+            on_link[link].discard(service.id)
         service.path, service.links = event.path, event.links
+        for link in service.links:
+            on_link[link].add(service.id)
 
     # -- usage to bill -----------------------------------------------------
 

@@ -64,12 +64,21 @@ class LinkInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedRiskGroup:
+    """Links that share a physical risk (one duct, one cable): the operator's records of the plant."""
+
+    name: str
+    links: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class NetworkTopology:
     """The operator's view of the network's resources (for resource inventory)."""
 
     name: str
     nodes: tuple[NodeInfo, ...]
     links: tuple[LinkInfo, ...]
+    srlgs: tuple[SharedRiskGroup, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def run(
                 env.step()
             archive.close()
         performance.save(work / "kpi")
-        sql.save(operator.records, catalog, db_url or f"sqlite:///{work / 'run.db'}")
+        sql.save(operator.records, catalog, db_url or f"sqlite:///{work / 'run.db'}", operator.assurance)
         summary = summarise(spec, topology.name, operator, log, time.perf_counter() - started)
         summary["availability"] = network.availability(end)
         if spec.capacity.classes:
@@ -149,5 +149,11 @@ def summarise(spec: Scenario, topology_name: str, operator: Operator, log: Event
             "unbilled_usage": format(to_cents(operator.unbilled()), "f"),
         },
         "invoices": {"count": len(r.bills)},
+        "alarms": {
+            "raised": len(operator.assurance.alarms),
+            "root_causes": sum(1 for a in operator.assurance.alarms if a.is_root_cause),
+            "active": sum(1 for a in operator.assurance.alarms if a.active),
+        },
+        "incidents": {"count": sum(1 for i in operator.assurance.incidents.values() if i.state != "merged")},
         "events": {"count": log.count, "by_type": dict(sorted(log.by_type.items()))},
     }

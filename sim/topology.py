@@ -27,7 +27,7 @@ from pathlib import Path
 import networkx as nx
 
 from oss_bss.errors import ScenarioError
-from oss_bss.ports import LinkInfo, NetworkTopology, NodeInfo
+from oss_bss.ports import LinkInfo, NetworkTopology, NodeInfo, SharedRiskGroup
 from sim.scenario import LoadedScenario, TopologyBuilder
 
 EARTH_RADIUS_KM = 6371.0088
@@ -42,6 +42,7 @@ class Topology:
     name: str
     graph: nx.MultiGraph
     gateways: tuple[str, ...]
+    srlgs: tuple[SharedRiskGroup, ...] = ()  # from the scenario's faults.srlgs
 
     def view(self) -> NetworkTopology:
         """The operator's read-only view (what the network port reports)."""
@@ -52,7 +53,7 @@ class Topology:
         links = tuple(
             LinkInfo(d["id"], a, b, d["capacity_bps"], d["latency_s"]) for a, b, d in self.graph.edges(data=True)
         )
-        return NetworkTopology(self.name, nodes, links)
+        return NetworkTopology(self.name, nodes, links, self.srlgs)
 
 
 def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -200,4 +201,5 @@ def load_topology(scenario: LoadedScenario, seed: int) -> Topology:
                     f"topology.gateways[{i}]",
                 )
         gateways = tuple(cfg.gateways)
-    return Topology(name, graph, gateways)
+    srlgs = tuple(SharedRiskGroup(g.name, tuple(g.links)) for g in scenario.spec.faults.srlgs)
+    return Topology(name, graph, gateways, srlgs)

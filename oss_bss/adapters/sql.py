@@ -177,7 +177,44 @@ bill_line = Table(
 )
 
 
-JSON_COLUMNS = {"path", "links"}  # tuples of names, kept as JSON lists
+
+
+alarm = Table(
+    "alarm", metadata,
+    Column("id", String(20), primary_key=True),
+    Column("alarmed_object", String(300), nullable=False),
+    Column("alarmed_object_type", String(10), nullable=False),
+    Column("alarm_type", String(40), nullable=False),
+    Column("perceived_severity", String(20), nullable=False),
+    Column("probable_cause", String(60), nullable=False),
+    Column("specific_problem", Text, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("ack_state", String(20), nullable=False),
+    Column("raised_time", Float, nullable=False),
+    Column("cleared_time", Float),
+    Column("ack_time", Float),
+    Column("count", Integer, nullable=False),
+    Column("is_root_cause", Boolean, nullable=False),
+    Column("parent_id", String(20)),
+    Column("incident_id", String(20)),
+    Column("planned", Boolean, nullable=False),
+    Column("history", Text, nullable=False),  # JSON list of [at, what]
+)
+incident = Table(
+    "incident", metadata,
+    Column("id", String(20), primary_key=True),
+    Column("root_alarm_id", String(20), nullable=False),
+    Column("opened_at", Float, nullable=False),
+    Column("resolved_at", Float),
+    Column("state", String(20), nullable=False),
+    Column("planned", Boolean, nullable=False),
+    Column("alarm_ids", Text, nullable=False),  # JSON lists
+    Column("resources", Text, nullable=False),
+    Column("services", Text, nullable=False),
+    Column("protected", Text, nullable=False),
+    Column("customers", Text, nullable=False),
+    Column("revenue_at_risk", Money, nullable=False),
+)
 
 
 def _rows(table: Table, objects) -> list[dict]:
@@ -185,9 +222,13 @@ def _rows(table: Table, objects) -> list[dict]:
     names = tuple(column.name for column in table.columns)
     get = attrgetter(*names)
     rows = [dict(zip(names, get(obj))) for obj in objects]
-    for name in JSON_COLUMNS.intersection(names):
-        for row in rows:
-            row[name] = json.dumps(list(row[name]))
+    # Collections (paths, id sets, histories) are kept as JSON lists in Text columns.
+    listed = [c.name for c in table.columns if isinstance(c.type, Text)]
+    for row in rows:
+        for name in listed:
+            value = row[name]
+            if isinstance(value, (tuple, list, set)):
+                row[name] = json.dumps(sorted(value) if isinstance(value, set) else list(value))
     return rows
 
 
@@ -208,6 +249,10 @@ def _tables(records: Records, catalog: Catalog) -> list[tuple[Table, object]]:
     ]
 
 
+def _assurance_tables(assurance) -> list[tuple[Table, object]]:
+    return [(alarm, assurance.alarms), (incident, assurance.incidents.values())]
+
+
 def connect(url: str) -> Engine:
     """An engine for ``url``; a bad URL or a missing driver is BackendUnavailable."""
     try:
@@ -216,7 +261,7 @@ def connect(url: str) -> Engine:
         raise BackendUnavailable(f"database {url!r}: {exc}") from None
 
 
-def save(records: Records, catalog: Catalog, url: str) -> None:
+def save(records: Records, catalog: Catalog, url: str, assurance=None) -> None:
     """Write every record of the run in one transaction into an empty database."""
     engine = connect(url)
     try:
@@ -228,7 +273,8 @@ def save(records: Records, catalog: Catalog, url: str) -> None:
             )
         with engine.begin() as conn:
             metadata.create_all(conn)
-            for table, objects in _tables(records, catalog):
+            extra = _assurance_tables(assurance) if assurance is not None else []
+            for table, objects in _tables(records, catalog) + extra:
                 if rows := _rows(table, objects):
                     conn.execute(insert(table), rows)
     except SQLAlchemyError as exc:
