@@ -325,6 +325,10 @@ class SimulatedNetwork:
         """Fail (+1) or repair (-1) several links at once (a shared-risk group, maintenance)."""
         self._hold([self._index[lid] for lid in link_ids], delta, at, planned)
 
+    def incident_link_ids(self, node: str) -> list[str]:
+        """The links that end at ``node``."""
+        return [self._link_ids[i] for i in self._incident[node]]
+
     def nominal_links(self, a: str, z: str) -> list[str]:
         """Link ids of the lowest-latency path a -> z with everything up."""
         route = self._read_path(self._search(np.ones(len(self.capacity), bool), (z,)), a)

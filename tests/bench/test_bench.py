@@ -180,3 +180,59 @@ def test_lifecycle_baseline(measure):
         env.run()
 
     measure("lifecycle: bare simpy loop", run, items=LIFECYCLE_EVENTS, rounds=5)
+
+
+@pytest.fixture(scope="module")
+def cogent_with_10k_services():
+    """The operator on Cogentco's 197 cities with 10,000 active services."""
+    from datetime import datetime
+
+    from oss_bss import commands as c
+    from oss_bss.bus import MessageBus
+    from oss_bss.operator import Operator
+    from sim.network import SimulatedNetwork
+
+    loaded = load_scenario(SCENARIOS / "cogent-backbone.yaml")
+    topology = runner.prepare(loaded)
+    bus = MessageBus()
+    network = SimulatedNetwork(topology, publish=bus.handle)
+    catalog = runner.catalog_of(loaded.spec)
+    op = Operator(bus, catalog, network, epoch=datetime(2026, 6, 1), currency="USD")
+    nodes = list(topology.graph.nodes)
+    rng = np.random.default_rng(0)
+    active = k = 0
+    while active < 10_000:  # some orders fall out where the gateways' links are full
+        k += 1
+        site = nodes[rng.integers(len(nodes))]
+        cid = bus.handle(c.RegisterCustomer(0.0, f"C{k}", "residential", "c@example.org", "x", site))
+        bus.handle(c.SubmitProductOrder(0.0, cid, "home-200"))
+        bus.handle(c.CompleteWorkOrder(1.0, list(op.records.work_orders)[-1]))
+        active += op.records.services.by_key[-1].state == "active"
+    assert sum(s.state == "active" for s in op.records.services) == 10_000
+    busiest = max(topology.graph.nodes, key=lambda n: sum(len(op.records.services_on_link[l])
+                                                           for l in network.incident_link_ids(n)))  # fmt: skip
+    return op, network, busiest
+
+
+def test_impact_of_a_node_failure(measure, cogent_with_10k_services):
+    """Node down on Cogentco with 10,000 services: alarms, root cause, incident and its impact."""
+    op, network, node = cogent_with_10k_services
+    t = [10.0]
+
+    def fail_and_repair():
+        t[0] += 10.0
+        network.fail_node(node, t[0])
+        incident = op.assurance.incidents[op.assurance.alarms.active(node, "equipmentMalfunction").incident_id]
+        network.repair_node(node, t[0] + 5.0)
+        return incident
+
+    incident = measure("impact: node down on Cogentco, 10k services", fail_and_repair, items=1,
+                       baseline="impact: bare set union")  # fmt: skip
+    assert len(incident.services) > 100 and incident.revenue_at_risk > 0
+
+
+def test_impact_baseline(measure, cogent_with_10k_services):
+    """The bare minimum: the union of the services on the node's links."""
+    op, network, node = cogent_with_10k_services
+    links = network.incident_link_ids(node)
+    measure("impact: bare set union", lambda: set().union(*(op.records.services_on_link[l] for l in links)), items=1)

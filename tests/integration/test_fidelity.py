@@ -53,6 +53,18 @@ def test_the_cogent_scenario_reports_availability_blocking_and_performance(tmp_p
     assert [e["time"] for e in maintenance][:2] == ["2026-06-03T02:00:00Z", "2026-06-10T02:00:00Z"]
     kpi = np.load(result.folder / "kpi" / "links.npz")
     assert kpi["utilisation"].shape == (14 * 24, 245)
+    # Assurance: every node failure is one root cause explaining its links' alarms.
+    assert s["alarms"]["raised"] > s["alarms"]["root_causes"] >= s["incidents"]["count"] > 0
+    import sqlite3
+
+    with sqlite3.connect(result.folder / "run.db") as con:
+        nodes = con.execute("select id from alarm where alarmed_object_type = 'node'").fetchall()
+        assert nodes
+        for (node_alarm,) in nodes:
+            children = con.execute("select count(*) from alarm where parent_id = ?", (node_alarm,)).fetchone()[0]
+            assert children >= 1
+        rows = con.execute("select count(*) from alarm").fetchone()[0]
+        assert rows == s["alarms"]["raised"]
 
 
 def test_a_fibre_cut_stops_usage_of_the_services_across_it_until_repair(write_scenario, tmp_path):
