@@ -88,9 +88,10 @@ class ProductOrderFailed(Event):
 
 @dataclass(frozen=True, slots=True)
 class LinkDown(Event):
-    """The network lost a link; ``service_ids`` are the services whose path crossed it.
+    """The network lost a link; ``service_ids`` are the services that lost service with it.
 
-    ``planned`` is true for maintenance the operator scheduled.
+    Protected services rerouted around it are not listed (``ServiceRerouted``
+    follows); ``planned`` is true for maintenance the operator scheduled.
     """
 
     link_id: str
@@ -100,6 +101,8 @@ class LinkDown(Event):
 
 @dataclass(frozen=True, slots=True)
 class LinkUp(Event):
+    """A link is back; ``service_ids`` are the services whose whole path is up again."""
+
     link_id: str
     service_ids: tuple[str, ...]
     planned: bool = False
@@ -111,6 +114,7 @@ class NodeDown(Event):
 
     node: str
     link_ids: tuple[str, ...]
+    service_ids: tuple[str, ...] = ()  # services at the node itself (no links) that lost service
     planned: bool = False
 
 
@@ -118,6 +122,7 @@ class NodeDown(Event):
 class NodeUp(Event):
     node: str
     link_ids: tuple[str, ...]
+    service_ids: tuple[str, ...] = ()
     planned: bool = False
 
 

@@ -81,6 +81,8 @@ class Operator:
         bus.subscribe(e.ServiceOrderFailed, self._fail_product_order)
         bus.subscribe(e.LinkDown, self._link_down)
         bus.subscribe(e.LinkUp, self._link_up)
+        bus.subscribe(e.NodeDown, lambda ev: self._set_operational(ev.service_ids, "down", f"node {ev.node} down", ev.at))
+        bus.subscribe(e.NodeUp, lambda ev: self._set_operational(ev.service_ids, "up", f"node {ev.node} up", ev.at))
         bus.subscribe(e.ServiceRerouted, self._rerouted)
 
     # -- order to activate -------------------------------------------------

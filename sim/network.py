@@ -128,12 +128,15 @@ class SimulatedNetwork:
         self.latency = np.array(lat, dtype=np.float64)
         self._holds = np.zeros(n, dtype=np.int64)  # causes holding each link down
         self._node_down: set[str] = set()
+        self._node_holds: dict[str, int] = {}  # causes holding each node down
+        self._at_node: dict[str, set[str]] = {}  # services with no links (their site is a gateway)
         self._services: dict[str, _Service] = {}
         self._on_link: list[set[str]] = [set() for _ in range(n)]
         self._next_ref = 1
         self._carrying = np.zeros(1024, dtype=bool)  # by ref: active, not suspended, path up now
         self._admitted = np.zeros(1024, dtype=bool)  # by ref: active and not suspended
         self._down_from = np.full(1024, np.nan)  # by ref: start of the current outage, NaN when up
+        self._active_from = np.zeros(1024)  # by ref: activation time
         self._down_acc = np.zeros(1024)  # by ref: outage seconds closed since the interval started
         self._interval_start = 0.0
         self._counters = np.zeros(1024, dtype=np.int64)  # bytes since the last usage collection
@@ -183,6 +186,7 @@ class SimulatedNetwork:
         self._reserve(svc)
         self._carrying[ref] = self._admitted[ref] = True
         self._svc_active_since[ref] = at
+        self._active_from[ref] = at
         return self._activation(svc)
 
     def modify(self, service_id: str, bandwidth_bps: int, at: float) -> Activation:
@@ -192,9 +196,12 @@ class SimulatedNetwork:
         if route is None:
             self._reserve(svc)
             return Activation.refused("no_capacity", f"no path from {svc.path[0]} with {fmt_bps(bandwidth_bps)} free")
+        moved = tuple(route[1]) != svc.links
         svc.path, svc.links, svc.bandwidth_bps = tuple(route[0]), tuple(route[1]), bandwidth_bps
         self._reserve(svc)
         self._update_carrying(svc, at)
+        if moved:
+            self.publish(ServiceRerouted(at, svc.id, svc.path, tuple(self._link_ids[i] for i in svc.links)))
         return self._activation(svc)
 
     def suspend(self, service_id: str, at: float) -> None:
@@ -231,8 +238,9 @@ class SimulatedNetwork:
     ) -> np.ndarray:
         """Offer the traffic of [start, end); count and return what was carried.
 
-        A service carries the share of its traffic offered while its path was
-        up in the interval (traffic is taken as spread evenly over it), and
+        A service carries the share of its traffic offered while it existed
+        and its path was up in the interval (traffic is taken as spread evenly
+        over it), and
         nothing while suspended or inactive. Without an interval, the state
         of the moment decides.
         """
@@ -241,7 +249,8 @@ class SimulatedNetwork:
         else:
             since = self._down_from[refs]
             open_ = np.where(np.isnan(since), 0.0, end - np.maximum(np.nan_to_num(since), start))
-            up = np.clip(1.0 - (self._down_acc[refs] + open_) / (end - start), 0.0, 1.0)
+            live = end - np.maximum(self._active_from[refs], start)  # a service activated mid-interval
+            up = np.clip((live - self._down_acc[refs] - open_) / (end - start), 0.0, 1.0)
             carried = np.where(self._admitted[refs], np.rint(volume_bytes * up), 0).astype(np.int64)
             self._down_acc[:] = 0.0
             self._interval_start = end
@@ -308,18 +317,38 @@ class SimulatedNetwork:
         self._hold([self._index[link_id]], -1, at, planned)
 
     def fail_node(self, node: str, at: float, planned: bool = False) -> None:
+        """One more cause holds ``node`` down; the first takes it and its links down."""
+        self._node_holds[node] = self._node_holds.get(node, 0) + 1
+        if self._node_holds[node] > 1:
+            return
         links = self._incident[node]
-        if node not in self._node_down:
-            self._node_down.add(node)
-            self.publish(NodeDown(at, node, tuple(self._link_ids[i] for i in links), planned))
-            self._hold(links, +1, at, planned)
-        # A node already down stays down once; its failure processes do not stack.
+        self._node_down.add(node)
+        local = self._local_changes(node, at)
+        self.publish(NodeDown(at, node, tuple(self._link_ids[i] for i in links), local, planned))
+        self._hold(links, +1, at, planned)
 
     def repair_node(self, node: str, at: float, planned: bool = False) -> None:
-        if node in self._node_down:
-            self._node_down.discard(node)
-            self._hold(self._incident[node], -1, at, planned)
-            self.publish(NodeUp(at, node, tuple(self._link_ids[i] for i in self._incident[node]), planned))
+        """One cause less; the last brings the node and its links back."""
+        if self._node_holds.get(node, 0) == 0:
+            return
+        self._node_holds[node] -= 1
+        if self._node_holds[node] > 0:
+            return
+        self._node_down.discard(node)
+        self._hold(self._incident[node], -1, at, planned)
+        local = self._local_changes(node, at)
+        self.publish(NodeUp(at, node, tuple(self._link_ids[i] for i in self._incident[node]), local, planned))
+
+    def _local_changes(self, node: str, at: float) -> tuple[str, ...]:
+        """Update the link-less services at ``node``; those whose state changed."""
+        changed = []
+        for sid in sorted(self._at_node.get(node, ()), key=lambda s: self._services[s].ref):
+            svc = self._services[sid]
+            was_up = svc.ref not in self._svc_down_since
+            self._update_carrying(svc, at)
+            if was_up != (svc.ref not in self._svc_down_since):
+                changed.append(sid)
+        return tuple(changed)
 
     def hold_links(self, link_ids: list[str], delta: int, at: float, planned: bool = False) -> None:
         """Fail (+1) or repair (-1) several links at once (a shared-risk group, maintenance)."""
@@ -387,22 +416,32 @@ class SimulatedNetwork:
             else:
                 self._link_down_since[i] = at
             affected = sorted(self._on_link[i], key=lambda s: self._services[s].ref)
-            self.publish((LinkUp if up else LinkDown)(at, self._link_ids[i], tuple(affected), planned))
+            rerouted: list[ServiceRerouted] = []
+            moved: list[str] = []  # services that changed state: lost service, or got it back
             for sid in affected:
                 svc = self._services[sid]
+                was_up = svc.ref not in self._svc_down_since
                 if not up and svc.protected and not self._path_up(svc):
-                    self._reroute(svc, at)
+                    event = self._reroute(svc, at)
+                    if event is not None:
+                        rerouted.append(event)
                 self._update_carrying(svc, at)
+                if was_up != (svc.ref not in self._svc_down_since):
+                    moved.append(sid)
+            # The link event first (with the services it cost, or gave back), then the reroutes.
+            self.publish((LinkUp if up else LinkDown)(at, self._link_ids[i], tuple(moved), planned))
+            for event in rerouted:
+                self.publish(event)
 
-    def _reroute(self, svc: _Service, at: float) -> None:
+    def _reroute(self, svc: _Service, at: float) -> ServiceRerouted | None:
         self._release(svc)
         route = self._route(svc.path[0], svc.bandwidth_bps, self._targets_of(svc))
         if route is None:
             self._reserve(svc)  # no way round: it waits for the repair on its path
-            return
+            return None
         svc.path, svc.links = tuple(route[0]), tuple(route[1])
         self._reserve(svc)
-        self.publish(ServiceRerouted(at, svc.id, svc.path, tuple(self._link_ids[i] for i in svc.links)))
+        return ServiceRerouted(at, svc.id, svc.path, tuple(self._link_ids[i] for i in svc.links))
 
     def _update_carrying(self, svc: _Service, at: float) -> None:
         up = self._path_up(svc)
@@ -441,7 +480,7 @@ class SimulatedNetwork:
         if ref < len(self._carrying):
             return
         size = max(ref + 1, 2 * len(self._carrying))
-        for name in ("_carrying", "_admitted", "_counters", "_interval", "_down_from", "_down_acc"):
+        for name in ("_carrying", "_admitted", "_counters", "_interval", "_down_from", "_down_acc", "_active_from"):
             old = getattr(self, name)
             new = np.full(size, np.nan) if name == "_down_from" else np.zeros(size, dtype=old.dtype)
             new[: len(old)] = old
@@ -453,12 +492,15 @@ class SimulatedNetwork:
     def _release(self, svc: _Service) -> None:
         self._refused.clear()
         self._incidence = None
+        self._at_node.get(svc.path[0], set()).discard(svc.id)
         for i in svc.links:
             self.reserved[i] -= svc.bandwidth_bps
             self._on_link[i].discard(svc.id)
 
     def _reserve(self, svc: _Service) -> None:
         self._incidence = None
+        if not svc.links:
+            self._at_node.setdefault(svc.path[0], set()).add(svc.id)
         for i in svc.links:
             self.reserved[i] += svc.bandwidth_bps
             self._on_link[i].add(svc.id)

@@ -93,12 +93,13 @@ class TrafficModel:
         self.segment = np.zeros(size, dtype=np.int16)
         self.site = np.zeros(size, dtype=np.int32)
         self.factor = np.ones(size)
+        self.silenced = np.zeros(size, dtype=np.int32)  # factor-0 changes in force (cannot be divided out)
         self.pending = np.zeros(size)  # bytes of sessions running on into the next interval
         self.on = np.zeros(size, dtype=bool)  # ON/OFF state
         self.left = np.zeros(size)  # time left in the current ON or OFF period
         self._onoff_segments = np.array([s.on_off is not None for s in segments])
 
-    _columns = ("refs", "segment", "site", "factor", "pending", "on", "left")
+    _columns = ("refs", "segment", "site", "factor", "silenced", "pending", "on", "left")
 
     def add(self, ref: int, segment: int, site: int = 0) -> None:
         """A service starts carrying its customer's traffic."""
@@ -108,7 +109,7 @@ class TrafficModel:
                 setattr(self, name, np.concatenate([old, np.zeros_like(old)]))
         k = self.count
         self.refs[k], self.segment[k], self.site[k] = ref, segment, site
-        self.factor[k], self.pending[k] = 1.0, 0.0
+        self.factor[k], self.pending[k], self.silenced[k] = 1.0, 0.0, 0
         oo = self.segments[segment].on_off
         if oo is not None:  # start in the stationary state
             self.on[k] = self.rng.random() < oo.on_period / (oo.on_period + oo.off_period)
@@ -135,13 +136,20 @@ class TrafficModel:
             mask &= np.isin(self.segment[:n], list(segments))
         if sites is not None:
             mask &= np.isin(self.site[:n], list(sites))
-        self.factor[:n][mask] *= factor
+        if factor == 0:
+            self.silenced[:n][mask] += 1
+        else:
+            self.factor[:n][mask] *= factor
         return self.refs[:n][mask].copy()
 
     def unscale(self, factor: float, refs: np.ndarray) -> None:
         """Undo :meth:`scale` for the services still active."""
         slots = [self._slot[r] for r in refs.tolist() if r in self._slot]
-        if slots and factor:
+        if not slots:
+            return
+        if factor == 0:
+            self.silenced[slots] -= 1
+        else:
             self.factor[slots] /= factor
 
     def demand(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +161,8 @@ class TrafficModel:
         seg = self.segment[:n]
         hour = int(t0 // HOUR) % 24
         weekday = (self.first_weekday + int(t0 // DAY)) % 7
-        lam = self.rate[seg] * self.profile[hour] * self.week[weekday] * self.factor[:n] * (span / HOUR)
+        factor = np.where(self.silenced[:n] > 0, 0.0, self.factor[:n])
+        lam = self.rate[seg] * self.profile[hour] * self.week[weekday] * factor * (span / HOUR)
         sessions = self.rng.poisson(lam)
         volume = self.pending[:n].copy()
         self.pending[:n] = 0.0

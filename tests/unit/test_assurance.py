@@ -141,3 +141,18 @@ def test_planned_maintenance_raises_warnings_in_a_planned_incident(run):
     (alarm,) = op.assurance.alarms
     (incident,) = op.assurance.incidents.values()
     assert alarm.planned and alarm.perceived_severity == "warning" and incident.planned
+
+
+def test_the_operator_keeps_services_up_when_rerouted_and_down_until_their_path_is_whole(run):
+    op, bus, net, log, customer = run
+    customer("b", "biz")  # protected
+    customer("b", "home")
+    biz, home = op.records.services.by_key
+    net.fail_link("a--b", 10.0)
+    assert (biz.operational_state, biz.path) == ("up", ("b", "c", "gw"))
+    assert home.operational_state == "down"
+    net.fail_link("gw--a", 11.0)
+    net.repair_link("a--b", 12.0)
+    assert home.operational_state == "down"  # gw--a still cut
+    net.repair_link("gw--a", 13.0)
+    assert home.operational_state == "up" and biz.operational_state == "up"

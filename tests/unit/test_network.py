@@ -107,10 +107,13 @@ def test_a_node_failure_is_published_before_its_links_and_stops_their_services()
     assert names == [("NodeDown", "a"), ("LinkDown", "gw--a"), ("LinkDown", "a--b")]
     assert published[0].link_ids == ("gw--a", "a--b")
     assert net.carry(np.array([act.network_ref]), np.array([5])).tolist() == [0]
-    net.fail_node("a", 11.0)  # already down: nothing more
+    net.fail_node("a", 11.0, planned=True)  # a second cause (maintenance) while down: nothing new yet
+    assert len(published) == 3
+    net.repair_node("a", 15.0)  # one cause repaired, the other still holds the node down
     assert len(published) == 3
     net.repair_node("a", 20.0)
     assert [type(x).__name__ for x in published[3:]] == ["LinkUp", "LinkUp", "NodeUp"]
+    assert published[3].service_ids == ("s1",) and published[4].service_ids == ()  # both links back at once
     assert net.availability(40.0)["services"] == pytest.approx(0.75)
 
 
@@ -123,7 +126,8 @@ def test_protected_services_are_rerouted_the_others_wait_for_the_repair():
     assert plain.path == safe.path == big.path == ("b", "a", "gw")
     net.fail_link("a--b", 1.0)
     (down,) = [x for x in published if isinstance(x, e.LinkDown)]
-    assert down.service_ids == ("plain", "safe", "big")
+    assert down.service_ids == ("plain",)  # only the service that lost service
+    assert [type(x).__name__ for x in published] == ["LinkDown", "ServiceRerouted", "ServiceRerouted"]
     rerouted = [x for x in published if isinstance(x, e.ServiceRerouted)]
     # The detour has 100: "safe" (30) and "big" (40) fit; "plain" is not protected.
     assert [(x.service_id, x.path) for x in rerouted] == [("safe", ("b", "c", "gw")), ("big", ("b", "c", "gw"))]
@@ -184,3 +188,36 @@ def test_traffic_of_an_interval_is_carried_for_the_share_the_path_was_up():
     assert net.carry(refs, volume, 14400.0, 18000.0).tolist() == [3000]
     net.suspend("s1", 18000.0)
     assert net.carry(refs, volume, 18000.0, 21600.0).tolist() == [0]
+
+
+
+def test_a_service_at_a_gateway_goes_down_with_its_node():
+    published = []
+    net = SimulatedNetwork(square(), publish=published.append)
+    ref = net.activate(ServiceSpec("s", "gw", 10), 0.0).network_ref
+    net.fail_node("gw", 1800.0)
+    assert published[0].service_ids == ("s",)
+    assert net.carry(np.array([ref]), np.array([3600]), 0.0, 3600.0).tolist() == [1800]
+    net.repair_node("gw", 5400.0)
+    assert published[-1].service_ids == ("s",) and type(published[-1]).__name__ == "NodeUp"
+    assert net.availability(7200.0)["services"] == pytest.approx(0.5)
+
+
+def test_link_up_lists_only_services_whose_whole_path_is_back():
+    published = []
+    net = SimulatedNetwork(square(), publish=published.append)
+    net.activate(ServiceSpec("s1", "b", 10), 0.0)
+    net.fail_link("gw--a", 1.0)
+    net.fail_link("a--b", 2.0)
+    assert [x.service_ids for x in published] == [("s1",), ()]  # lost with the first link
+    net.repair_link("gw--a", 3.0)
+    assert published[-1].service_ids == ()  # a--b still down
+    net.repair_link("a--b", 4.0)
+    assert published[-1].service_ids == ("s1",)
+
+
+def test_a_service_activated_mid_interval_carries_only_its_share():
+    net = SimulatedNetwork(square())
+    ref = net.activate(ServiceSpec("s1", "b", 10), 2700.0).network_ref  # 15 minutes before the hour ends
+    assert net.carry(np.array([ref]), np.array([4000]), 0.0, 3600.0).tolist() == [1000]
+    assert net.carry(np.array([ref]), np.array([4000]), 3600.0, 7200.0).tolist() == [4000]

@@ -132,3 +132,13 @@ def test_a_flash_crowd_multiplies_the_chosen_customers_and_ends():
 def test_holding_times_have_the_mean_they_are_given(holding):
     draws = Holding.model_validate(holding).draw(np.random.default_rng(1), 2_000_000)
     assert abs(draws.mean() / 1200 - 1) < 0.02
+
+
+def test_a_silencing_change_is_undone_too():
+    m = model()
+    for ref in range(1, 101):
+        m.add(ref, 0)
+    refs = m.scale(0.0)
+    assert len(m.demand(0.0, 3600.0)[0]) == 0
+    m.unscale(0.0, refs)
+    assert len(m.demand(3600.0, 7200.0)[0]) > 0
