@@ -21,13 +21,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from oss_bss import commands as c
 from oss_bss import events as e
 from oss_bss.alarms import CABLE_CUT, EQUIPMENT_MALFUNCTION, LOSS_OF_SIGNAL, Alarm, AlarmList
 from oss_bss.bus import MessageBus
 from oss_bss.catalog import Catalog
+from oss_bss.lifecycle import TROUBLE_TICKET, WORK_ORDER
 from oss_bss.money import ZERO
+from oss_bss.ordering import WorkOrder
 from oss_bss.ports import NetworkTopology
-from oss_bss.records import Records
+from oss_bss.records import Records, get
+from oss_bss.tickets import TroubleTicket
 
 
 @dataclass(slots=True)
@@ -44,6 +48,8 @@ class Incident:
     revenue_at_risk: Decimal = ZERO  # monthly recurring revenue of the impacted services
     state: str = "open"
     resolved_at: float | None = None
+    merged_into: str | None = None
+    work_order_id: str | None = None  # the repair dispatched for it
 
 
 class Assurance:
@@ -54,6 +60,8 @@ class Assurance:
         self.bus, self.records, self.catalog, self.window = bus, records, catalog, window
         self.alarms = AlarmList()
         self.incidents: dict[str, Incident] = {}
+        self.tickets: dict[str, TroubleTicket] = {}
+        self._ticket_of: dict[tuple[str, str], str] = {}  # (customer, incident) -> ticket
         self._srlgs_of: dict[str, list[str]] = defaultdict(list)
         self._srlg_links = {g.name: g.links for g in topology.srlgs}
         for group in topology.srlgs:
@@ -64,6 +72,10 @@ class Assurance:
         bus.subscribe(e.LinkDown, self._link_down)
         bus.subscribe(e.LinkUp, self._link_up)
         bus.subscribe(e.ServiceRerouted, self._rerouted)
+        bus.subscribe(e.WorkOrderStarted, self._repair_started)
+        bus.subscribe(e.ServiceStateChanged, self._service_changed)
+        bus.register(c.ReportTrouble, self.report_trouble)
+        bus.register(c.CloseTroubleTicket, self.close_ticket)
 
     # -- alarms ----------------------------------------------------------
 
@@ -89,6 +101,10 @@ class Assurance:
             if all(not self.alarms.all[a].active for a in incident.alarm_ids):
                 incident.state, incident.resolved_at = "resolved", at
                 self.bus.emit(e.IncidentResolved(at, incident.id, at - incident.opened_at))
+                self._cancel_repair(incident, at, "incident resolved")
+                for ticket in self.tickets.values():
+                    if ticket.incident_id == incident.id and ticket.state in ("acknowledged", "inProgress"):
+                        self._move(ticket, "resolved", at)
 
     # -- network events --------------------------------------------------
 
@@ -175,6 +191,8 @@ class Assurance:
             self._impact(incident, [root.alarmed_object])
         self.bus.emit(e.IncidentOpened(at, incident.id, root.id, root.alarmed_object, incident.planned))
         self._report(incident, at)
+        if not incident.planned:
+            self._dispatch_repair(incident, root.alarmed_object, at)
         return incident
 
     def _join(self, incident: Incident, alarm: Alarm, at: float) -> None:
@@ -190,8 +208,13 @@ class Assurance:
             self.alarms.all[alarm_id].incident_id = into.id
             into.alarm_ids.append(alarm_id)
         self._impact(into, list(old.resources))
-        old.state, old.resolved_at = "merged", at
+        old.state, old.resolved_at, old.merged_into = "merged", at, into.id
         self.bus.emit(e.IncidentMerged(at, old.id, into.id))
+        self._cancel_repair(old, at, f"merged into {into.id}")
+        for (customer, incident_id), ticket_id in list(self._ticket_of.items()):
+            if incident_id == old.id:
+                self.tickets[ticket_id].incident_id = into.id
+                self._ticket_of[(customer, into.id)] = ticket_id
         self._report(into, at)
 
     def _impact(self, incident: Incident, links: list[str]) -> None:
@@ -216,6 +239,95 @@ class Assurance:
         self.bus.emit(e.IncidentImpactAssessed(
             at, incident.id, len(incident.services), len(incident.customers), incident.revenue_at_risk,
         ))  # fmt: skip
+        if not incident.planned:
+            self._open_sla_tickets(incident, at)
+
+    # -- repair and trouble tickets ---------------------------------------
+
+    def _dispatch_repair(self, incident: Incident, obj: str, at: float) -> None:
+        """Workforce management: a repair work order for the root cause."""
+        r = self.records
+        work = WorkOrder(r.new_id("WO"), None, None, obj, "repair", at, incident_id=incident.id)
+        r.work_orders[work.id] = work
+        incident.work_order_id = work.id
+        self.bus.emit(e.WorkOrderIssued(at, work.id, None, None, obj, "repair", incident.id))
+
+    def _cancel_repair(self, incident: Incident, at: float, why: str) -> None:
+        work = self.records.work_orders.get(incident.work_order_id or "")
+        if work is not None and work.state == "issued":
+            WORK_ORDER.move(work, "cancelled")
+            work.completed_at = at
+            self.bus.emit(e.WorkOrderCancelled(at, work.id, why))
+
+    def _repair_started(self, event: e.WorkOrderStarted) -> None:
+        for ticket in self.tickets.values():
+            if ticket.incident_id == event.incident_id and ticket.state == "acknowledged":
+                self._move(ticket, "inProgress", event.at)
+
+    def _open_sla_tickets(self, incident: Incident, at: float) -> None:
+        """Customers with an SLA get a ticket the moment an incident hits them."""
+        services = self.records.services
+        hit: dict[str, list[str]] = defaultdict(list)
+        for service_id in sorted(incident.services):
+            service = services.get(service_id)
+            if self.catalog.get(service.offering_id).sla is not None:
+                hit[service.customer_id].append(service_id)
+        for customer_id, service_ids in sorted(hit.items()):
+            if (customer_id, incident.id) not in self._ticket_of:
+                self._new_ticket(customer_id, service_ids, incident, "automatic", "critical", at)
+
+    def _new_ticket(self, customer_id, service_ids, incident, channel, severity, at) -> TroubleTicket:
+        what = f"service lost: {incident.id} on {self.alarms.all[incident.root_alarm_id].alarmed_object}" if incident else "service lost"
+        ticket = TroubleTicket(self.records.new_id("TT"), customer_id, list(service_ids),
+                               incident.id if incident else None, channel, severity, what, at)  # fmt: skip
+        self.tickets[ticket.id] = ticket
+        if incident is not None:
+            self._ticket_of[(customer_id, incident.id)] = ticket.id
+            work = self.records.work_orders.get(incident.work_order_id or "")
+            if work is not None and work.state == "inProgress":
+                self._move(ticket, "inProgress", at)
+        self.bus.emit(e.TroubleTicketCreated(at, ticket.id, customer_id, tuple(service_ids), ticket.incident_id, channel))
+        return ticket
+
+    def _move(self, ticket: TroubleTicket, state: str, at: float) -> None:
+        TROUBLE_TICKET.move(ticket, state)
+        setattr(ticket, {"inProgress": "in_progress_at", "resolved": "resolved_at", "closed": "closed_at"}[state], at)
+        self.bus.emit(e.TroubleTicketStateChanged(at, ticket.id, ticket.customer_id, state))
+
+    def _incident_of(self, service_id: str) -> Incident | None:
+        for incident in self.incidents.values():
+            if incident.state == "open" and service_id in incident.services:
+                return incident
+        return None
+
+    def report_trouble(self, cmd: c.ReportTrouble) -> str:
+        """Problem handling: a customer's call joins what is known, or opens a ticket."""
+        service = self.records.services.get(cmd.service_id)
+        customer = get(self.records.customers, "Customer", cmd.customer_id)
+        incident = self._incident_of(service.id)
+        if incident is not None and (customer.id, incident.id) in self._ticket_of:
+            ticket = self.tickets[self._ticket_of[(customer.id, incident.id)]]
+            ticket.calls += 1
+            ticket.notes.append((cmd.at, "customer called"))
+            self.bus.emit(e.TroubleTicketLinked(cmd.at, ticket.id, customer.id, incident.id))
+            return ticket.id
+        severity = "critical" if self.catalog.get(service.offering_id).sla is not None else "major"
+        ticket = self._new_ticket(customer.id, [service.id], incident, "customer", severity, cmd.at)
+        ticket.calls = 1
+        if incident is not None:
+            self.bus.emit(e.TroubleTicketLinked(cmd.at, ticket.id, customer.id, incident.id))
+        return ticket.id
+
+    def _service_changed(self, event: e.ServiceStateChanged) -> None:
+        """A ticket with no incident behind it is resolved when its service is back."""
+        if event.operational_state != "up":
+            return
+        for ticket in self.tickets.values():
+            if ticket.incident_id is None and ticket.state in ("acknowledged", "inProgress") and event.service_id in ticket.service_ids:
+                self._move(ticket, "resolved", event.at)
+
+    def close_ticket(self, cmd: c.CloseTroubleTicket) -> None:
+        self._move(get(self.tickets, "TroubleTicket", cmd.ticket_id), "closed", cmd.at)
 
     def impact_of(self, links: list[str]) -> tuple[set[str], set[str], Decimal]:
         """What losing ``links`` would hit: services, customers, monthly revenue (for what-if)."""

@@ -26,7 +26,7 @@ class BillLine:
     id: str
     bill_id: str
     service_id: str
-    kind: str  # "recurring" or "usage"
+    kind: str  # "recurring", "usage" or "sla_credit"
     description: str
     quantity: int  # days for recurring, bytes for usage
     amount: Decimal
@@ -72,12 +72,15 @@ def bill_account(
     period: tuple[float, float],
     calendar: Calendar,
     full_period_days: int,
+    sla: Callable[[Service], tuple] | None = None,
 ) -> CustomerBill:
     """Bill ``account`` for ``period`` (start, end) in seconds.
 
     ``usage(service)`` hands over (micros, bytes, records) rated for the
     service since its last bill; ``full_period_days`` is the length of the
-    whole cycle the recurring price is for.
+    whole cycle the recurring price is for; ``sla(service)`` gives the
+    service's SLA template and its breaches in the period, each credited
+    ``credit_percent`` of the monthly price (all together at most the price).
     """
     start, end = period
     bill = CustomerBill(bill_id, account.id, account.customer_id, start, end, end, account.currency)
@@ -111,5 +114,14 @@ def bill_account(
                     volume,
                     to_cents(from_micros(micros)),
                 )
+            )
+        template, breaches = sla(service) if sla is not None else (None, [])
+        if breaches:
+            share = min(Decimal(100), template.credit_percent * len(breaches)) / 100
+            what = "; ".join(f"{b.metric} {b.measured} against {b.target}" for b in breaches)
+            bill.lines.append(
+                BillLine(f"{bill_id}-{len(bill.lines) + 1}", bill_id, service.id, "sla_credit",
+                         f"SLA credit ({template.name}): {what}", len(breaches),
+                         -to_cents(product.monthly_price * share))  # fmt: skip
             )
     return bill

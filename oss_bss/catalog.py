@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from oss_bss.errors import NotFound, ValidationError
 from oss_bss.money import to_micros
+from oss_bss.sla import SlaTemplate
 
 BYTES_PER_GB = 1_000_000_000
 
@@ -24,6 +25,7 @@ class ProductOffering:
     monthly_price: Decimal
     usage_price_per_gb: Decimal
     protected: bool = False  # the network reroutes it around failures when it can
+    sla: "SlaTemplate | None" = None  # commitments to customers of this offering
     lifecycle_status: str = "Launched"
 
     def __post_init__(self) -> None:
@@ -41,6 +43,10 @@ class ProductOffering:
                     errors[name] = str(exc)
         if errors:
             raise ValidationError({f"offering {self.id}.{k}": v for k, v in errors.items()})
+
+    @property
+    def sla_name(self) -> str | None:
+        return self.sla.name if self.sla is not None else None
 
     @property
     def usage_micros_per_gb(self) -> int:

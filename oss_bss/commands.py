@@ -41,3 +41,25 @@ class CollectUsage(Command):
 @dataclass(frozen=True, slots=True)
 class RunBillCycle(Command):
     """Bill every account whose bill cycle day is the calendar day of ``at``."""
+
+
+@dataclass(frozen=True, slots=True)
+class StartWorkOrder(Command):
+    """A technician is on the way: the work order is in progress."""
+
+    work_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportTrouble(Command):
+    """A customer calls about a service; returns the trouble ticket id."""
+
+    customer_id: str
+    service_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseTroubleTicket(Command):
+    """The customer confirms the fix."""
+
+    ticket_id: str

@@ -38,17 +38,31 @@ class ServiceOrderCreated(Event):
 @dataclass(frozen=True, slots=True)
 class WorkOrderIssued(Event):
     work_order_id: str
-    service_order_id: str
-    customer_id: str
+    service_order_id: str | None
+    customer_id: str | None
     site: str
     kind: str
+    incident_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrderStarted(Event):
+    work_order_id: str
+    incident_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class WorkOrderCompleted(Event):
     work_order_id: str
-    service_order_id: str
-    customer_id: str
+    service_order_id: str | None
+    customer_id: str | None
+    kind: str = "installation"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrderCancelled(Event):
+    work_order_id: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,3 +240,39 @@ class IncidentMerged(Event):
 class IncidentResolved(Event):
     incident_id: str
     duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class TroubleTicketCreated(Event):
+    ticket_id: str
+    customer_id: str
+    service_ids: tuple[str, ...]
+    incident_id: str | None
+    channel: str  # "automatic" (the operator saw it first) or "customer" (the customer called)
+
+
+@dataclass(frozen=True, slots=True)
+class TroubleTicketLinked(Event):
+    """A customer's call joined the ticket already open for the same incident."""
+
+    ticket_id: str
+    customer_id: str
+    incident_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TroubleTicketStateChanged(Event):
+    ticket_id: str
+    customer_id: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlaBreached(Event):
+    """A service missed an SLA metric over the billing period ending at ``at``."""
+
+    service_id: str
+    customer_id: str
+    metric: str
+    target: str
+    measured: str

@@ -42,7 +42,10 @@ SERVICE_ORDER = Lifecycle(
     {"acknowledged": ("inProgress", "failed"), "inProgress": ("completed", "failed"), "completed": (), "failed": ()},
 )
 # Field work orders (installation visits and, later, repairs).
-WORK_ORDER = Lifecycle("WorkOrder", {"issued": ("completed", "cancelled"), "completed": (), "cancelled": ()})
+WORK_ORDER = Lifecycle(
+    "WorkOrder",
+    {"issued": ("inProgress", "completed", "cancelled"), "inProgress": ("completed",), "completed": (), "cancelled": ()},
+)
 # TMF638 Service states.
 SERVICE = Lifecycle(
     "Service",
@@ -51,5 +54,15 @@ SERVICE = Lifecycle(
         "active": ("suspended", "terminated"),
         "suspended": ("active", "terminated"),
         "terminated": (),
+    },
+)
+# TMF621 TroubleTicket states (the subset the flows use).
+TROUBLE_TICKET = Lifecycle(
+    "TroubleTicket",
+    {
+        "acknowledged": ("inProgress", "resolved"),
+        "inProgress": ("resolved",),
+        "resolved": ("closed",),
+        "closed": (),
     },
 )

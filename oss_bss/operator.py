@@ -35,6 +35,7 @@ from oss_bss.party import BillingAccount, Customer
 from oss_bss.periods import Calendar
 from oss_bss.ports import MemoryUsageArchive, NetworkPort, ServiceSpec, UsageArchive
 from oss_bss.records import Records, get
+from oss_bss.sla import Outage, measure
 from oss_bss.usage import mediate
 
 
@@ -74,6 +75,7 @@ class Operator:
         bus.register(c.RegisterCustomer, self.register_customer)
         bus.register(c.SubmitProductOrder, self.submit_product_order)
         bus.register(c.CompleteWorkOrder, self.complete_work_order)
+        bus.register(c.StartWorkOrder, self.start_work_order)
         bus.register(c.CollectUsage, self.collect_usage)
         bus.register(c.RunBillCycle, self.run_bill_cycle)
         bus.subscribe(e.WorkOrderCompleted, self._activate_service)
@@ -81,7 +83,9 @@ class Operator:
         bus.subscribe(e.ServiceOrderFailed, self._fail_product_order)
         bus.subscribe(e.LinkDown, self._link_down)
         bus.subscribe(e.LinkUp, self._link_up)
-        bus.subscribe(e.NodeDown, lambda ev: self._set_operational(ev.service_ids, "down", f"node {ev.node} down", ev.at))
+        bus.subscribe(
+            e.NodeDown, lambda ev: self._set_operational(ev.service_ids, "down", f"node {ev.node} down", ev.at, ev.planned)
+        )
         bus.subscribe(e.NodeUp, lambda ev: self._set_operational(ev.service_ids, "up", f"node {ev.node} up", ev.at))
         bus.subscribe(e.ServiceRerouted, self._rerouted)
 
@@ -126,15 +130,24 @@ class Operator:
         self.bus.emit(e.WorkOrderIssued(cmd.at, work.id, service_order.id, customer.id, work.site, work.kind))
         return order.id
 
+    def start_work_order(self, cmd: c.StartWorkOrder) -> None:
+        """Workforce management: a technician is assigned and on the way."""
+        work = get(self.records.work_orders, "WorkOrder", cmd.work_order_id)
+        WORK_ORDER.move(work, "inProgress")
+        work.started_at = cmd.at
+        self.bus.emit(e.WorkOrderStarted(cmd.at, work.id, work.incident_id))
+
     def complete_work_order(self, cmd: c.CompleteWorkOrder) -> None:
         """Workforce management: a technician reports the work done."""
         work = get(self.records.work_orders, "WorkOrder", cmd.work_order_id)
         WORK_ORDER.move(work, "completed")
         work.completed_at = cmd.at
-        self.bus.emit(e.WorkOrderCompleted(cmd.at, work.id, work.service_order_id, work.customer_id))
+        self.bus.emit(e.WorkOrderCompleted(cmd.at, work.id, work.service_order_id, work.customer_id, work.kind))
 
     def _activate_service(self, event: e.WorkOrderCompleted) -> None:
         """Service configuration and activation: ask the network for a path with the bandwidth."""
+        if event.kind != "installation":
+            return
         r = self.records
         so = get(r.service_orders, "ServiceOrder", event.service_order_id)
         service = r.services.get(so.service_id)
@@ -191,18 +204,26 @@ class Operator:
 
     # -- network events ----------------------------------------------------
 
-    def _set_operational(self, service_ids: tuple[str, ...], state: str, cause: str, at: float) -> None:
+    def _set_operational(
+        self, service_ids: tuple[str, ...], state: str, cause: str, at: float, planned: bool = False
+    ) -> None:
+        """Service problem management: follow each service's state, and keep its outages for SLAs."""
+        outages = self.records.outages
         for service_id in service_ids:
             service = self.records.services.get(service_id)
             if service.state == "active" and service.operational_state != state:
                 service.operational_state = state
+                if state == "down":
+                    outages[service.id].append(Outage(at, None, planned))
+                elif outages.get(service.id) and outages[service.id][-1].end is None:
+                    outages[service.id][-1].end = at
                 self.bus.emit(e.ServiceStateChanged(at, service.id, service.customer_id, state, cause))
 
     def _link_down(self, event: e.LinkDown) -> None:
-        self._set_operational(event.service_ids, "down", f"link {event.link_id} down", event.at)
+        self._set_operational(event.service_ids, "down", f"link {event.link_id} down", event.at, event.planned)
 
     def _link_up(self, event: e.LinkUp) -> None:
-        self._set_operational(event.service_ids, "up", f"link {event.link_id} up", event.at)
+        self._set_operational(event.service_ids, "up", f"link {event.link_id} up", event.at, event.planned)
 
     def _rerouted(self, event: e.ServiceRerouted) -> None:
         """Resource inventory follows a protected service onto its new path."""
@@ -265,6 +286,7 @@ class Operator:
                 (start, cmd.at),
                 cal,
                 cal.whole_days(cycle_start, cmd.at),
+                lambda s, begin=start: self._sla_breaches(s, begin, cmd.at),
             )
             r.bills[bill.id] = bill
             issued.append(bill.id)
@@ -274,6 +296,18 @@ class Operator:
             )
         self.bus.emit(e.BillRunCompleted(cmd.at, day, len(issued), total))
         return issued
+
+    def _sla_breaches(self, service: Service, start: float, end: float):
+        """SLA management: measure a service's period against its offering's SLA."""
+        template = self.catalog.get(service.offering_id).sla
+        if template is None or service.activated_at is None:
+            return template, []
+        outages = self.records.outages.get(service.id, [])
+        breaches = measure(template, outages, service.activated_at, start, end, service.id)
+        for b in breaches:
+            self.records.sla_breaches.append((end, b))
+            self.bus.emit(e.SlaBreached(end, service.id, service.customer_id, b.metric, b.target, b.measured))
+        return template, breaches
 
     # -- figures -----------------------------------------------------------
 

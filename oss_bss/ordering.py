@@ -38,13 +38,15 @@ class ServiceOrder:
 
 @dataclass(slots=True)
 class WorkOrder:
-    """Field work the operator's workforce must do (an installation visit)."""
+    """Field work for the operator's workforce: an installation visit, or a repair of the plant."""
 
     id: str
-    service_order_id: str
-    customer_id: str
-    site: str
-    kind: str
+    service_order_id: str | None
+    customer_id: str | None
+    site: str  # where: the customer's site, or the failed resource (link, node, shared-risk group)
+    kind: str  # "installation" or "repair"
     issued_at: float
     state: str = "issued"
     completed_at: float | None = None
+    incident_id: str | None = None
+    started_at: float | None = None

@@ -31,6 +31,8 @@ class Records:
     services: ServiceInventory = field(default_factory=ServiceInventory)
     services_by_customer: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     services_on_link: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # live paths
+    outages: dict[str, list] = field(default_factory=lambda: defaultdict(list))  # service -> [sla.Outage]
+    sla_breaches: list = field(default_factory=list)  # (period end, sla.Breach)
     resources: dict[str, Resource] = field(default_factory=dict)
     bills: dict[str, CustomerBill] = field(default_factory=dict)
     usage: UsageLedger = field(default_factory=UsageLedger)

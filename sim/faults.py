@@ -27,8 +27,25 @@ def draw(rng, mean: float, model: FailureModel) -> float:
 
 
 class FaultInjector:
+    """With a workforce in the scenario, failures (not maintenance or timeline outages,
+    whose length is written down) wait for a technician's repair instead of an MTTR."""
+
     def __init__(self, env: simpy.Environment, network: SimulatedNetwork, scenario: Scenario, streams: RandomStreams):
         self.env, self.network, self.scenario, self.streams = env, network, scenario, streams
+        self.by_workforce = scenario.workforce is not None
+        self._awaiting: dict[str, simpy.Event] = {}  # failed objects waiting for a technician
+        self._group_links = {g.name: list(g.links) for g in scenario.faults.srlgs}
+
+    def awaiting(self, obj: str) -> bool:
+        """Whether ``obj`` (or a link of the group ``obj``) waits for a technician."""
+        return obj in self._awaiting or any(link in self._awaiting for link in self._group_links.get(obj, ()))
+
+    def repair(self, obj: str) -> None:
+        """A technician has fixed ``obj``: what waited on it is repaired now."""
+        for name in [obj, *self._group_links.get(obj, ())]:
+            event = self._awaiting.pop(name, None)
+            if event is not None:
+                event.succeed()
 
     def start(self) -> None:
         env, net, faults = self.env, self.network, self.scenario.faults
@@ -57,12 +74,17 @@ class FaultInjector:
 
     def _alternate(self, stream: str, model: FailureModel, fail, repair) -> None:
         rng = self.streams.get(stream)
+        obj = stream.split(".", 2)[2]  # faults.link.<id> -> <id>
 
         def process():
             while True:
                 yield self.env.timeout(draw(rng, model.mtbf, model))
                 fail(self.env.now)
-                yield self.env.timeout(draw(rng, model.mttr, model))
+                if self.by_workforce:
+                    waiting = self._awaiting[obj] = self.env.event()
+                    yield waiting
+                else:
+                    yield self.env.timeout(draw(rng, model.mttr, model))
                 repair(self.env.now)
 
         self.env.process(process())

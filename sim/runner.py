@@ -21,7 +21,8 @@ from oss_bss.adapters import sql
 from oss_bss.adapters.usage_files import ParquetUsageArchive
 from oss_bss.bus import MessageBus
 from oss_bss.catalog import Catalog, ProductOffering
-from oss_bss.money import to_cents
+from oss_bss.sla import SlaTemplate
+from oss_bss.money import ZERO, to_cents
 from oss_bss.operator import Operator
 from oss_bss.periods import Calendar
 from sim.backends import backend
@@ -44,9 +45,15 @@ class RunResult:
 
 
 def catalog_of(spec: Scenario) -> Catalog:
+    def sla(o):
+        if o.sla is None:
+            return None
+        return SlaTemplate(o.sla.name, o.sla.availability_percent, o.sla.time_to_restore, o.sla.credit_percent)
+
     return Catalog(
         ProductOffering(
-            o.id, o.name, int(round(o.bandwidth_mbps * 1e6)), o.monthly_price, o.usage_price_per_gb, o.protected
+            o.id, o.name, int(round(o.bandwidth_mbps * 1e6)), o.monthly_price, o.usage_price_per_gb, o.protected,
+            sla(o),
         )
         for o in spec.catalog
     )
@@ -91,8 +98,9 @@ def run(
             env = simpy.Environment()
             people = generate(spec.population, list(topology.graph.nodes), streams)
             performance = PerformanceRecorder(network.link_ids)
-            World(env, bus, spec, network, people, streams, on_tick, performance).start()
-            FaultInjector(env, network, spec, streams).start()
+            faults = FaultInjector(env, network, spec, streams)
+            World(env, bus, spec, network, people, streams, on_tick, performance, faults).start()
+            faults.start()
             sessions = SessionClasses(env, network, spec.capacity.classes, streams)
             sessions.start()
             end = spec.duration_seconds
@@ -111,6 +119,17 @@ def run(
         )
         write_json(work / "summary.json", summary)
     return RunResult(out, summary)
+
+
+def _tickets(operator: Operator) -> dict:
+    tickets = list(operator.assurance.tickets.values())
+    restored = [t.time_to_restore for t in tickets if t.time_to_restore is not None]
+    return {
+        "opened": len(tickets),
+        "by_channel": dict(sorted(Counter(t.channel for t in tickets).items())),
+        "closed": sum(t.state == "closed" for t in tickets),
+        "mttr_hours": round(sum(restored) / len(restored) / 3600, 4) if restored else None,
+    }
 
 
 def summarise(spec: Scenario, topology_name: str, operator: Operator, log: EventLog, wall: float) -> dict:
@@ -155,5 +174,11 @@ def summarise(spec: Scenario, topology_name: str, operator: Operator, log: Event
             "active": sum(1 for a in operator.assurance.alarms if a.active),
         },
         "incidents": {"count": sum(1 for i in operator.assurance.incidents.values() if i.state != "merged")},
+        "tickets": _tickets(operator),
+        "sla": {
+            "breaches": len(r.sla_breaches),
+            "credits": format(-sum((line.amount for b in r.bills.values() for line in b.lines
+                                    if line.kind == "sla_credit"), ZERO), "f"),  # fmt: skip
+        },
         "events": {"count": log.count, "by_type": dict(sorted(log.by_type.items()))},
     }

@@ -90,6 +90,15 @@ class TopologyConfig(Strict):
         return self
 
 
+class Sla(Strict):
+    """Commitments of an offering: availability over each billing period, time to restore."""
+
+    name: Name
+    availability_percent: Annotated[Decimal, Field(gt=0, le=100)]
+    time_to_restore: PositiveDuration | None = None
+    credit_percent: Annotated[Decimal, Field(gt=0, le=100)] = Decimal(10)  # of the monthly price, per breach
+
+
 class Offering(Strict):
     id: Name
     name: str
@@ -97,6 +106,7 @@ class Offering(Strict):
     monthly_price: Money
     usage_price_per_gb: Money = Decimal(0)
     protected: bool = False  # rerouted around a failure when capacity allows
+    sla: Sla | None = None
 
 
 class Lognormal(Strict):
@@ -174,6 +184,7 @@ class Segment(Strict):
     sessions_per_day: NonNegative
     session_volume: Volume
     session_duration: HoldingTime | None = None  # None: a session's volume falls in its start hour
+    patience: PositiveDuration | None = None  # mean wait (exponential) before calling about an outage; None: never calls
     on_off: OnOff | None = None  # an ON/OFF source per service, on top of the sessions
 
     @field_validator("offerings")
@@ -333,6 +344,29 @@ class ServiceClass(Strict):
     bandwidth_mbps: Positive = 1.0
 
 
+class Shift(Strict):
+    start_hour: Annotated[int, Field(ge=0, le=23)] = 8
+    end_hour: Annotated[int, Field(ge=1, le=24)] = 18
+    days: list[Annotated[int, Field(ge=0, le=6)]] = Field(default_factory=lambda: [0, 1, 2, 3, 4])  # Monday = 0
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end_hour <= self.start_hour:
+            raise ValueError("end_hour must be after start_hour")
+        if not self.days:
+            raise ValueError("name at least one working day")
+        return self
+
+
+class Workforce(Strict):
+    """Field technicians: with a workforce, failures wait for a technician to be repaired."""
+
+    technicians: Annotated[int, Field(ge=1, le=10_000)]
+    shift: Shift | None = None  # None: around the clock
+    travel_hours: Triangular
+    repair_hours: Triangular
+
+
 class Capacity(Strict):
     classes: list[ServiceClass] = Field(default_factory=list)
 
@@ -354,6 +388,7 @@ class Scenario(Strict):
     faults: Faults = Faults()
     capacity: Capacity = Capacity()
     timeline: list[TimelineEvent] = Field(default_factory=list)
+    workforce: Workforce | None = None
 
     @property
     def duration_seconds(self) -> float:

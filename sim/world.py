@@ -39,12 +39,24 @@ class World:
         streams: RandomStreams,
         on_tick: Callable[[float], None] | None = None,
         performance: PerformanceRecorder | None = None,
+        faults=None,
     ):
         self.env, self.bus, self.scenario, self.network = env, bus, scenario, network
         self.people = people
         self.streams = streams
         self.on_tick = on_tick or (lambda now: None)
         self.performance = performance
+        self.faults = faults
+        self._down: set[str] = set()  # services without service now, as customers see it
+        self._patience = [s.patience for s in scenario.population.segments.values()]
+        self._calls = streams.get("customers.calls")
+        self._confirm = streams.get("customers.confirmation")
+        self._field = streams.get("workforce.repair")
+        self._technicians = (
+            simpy.Resource(env, capacity=scenario.workforce.technicians) if scenario.workforce is not None else None
+        )
+        bus.subscribe(e.ServiceStateChanged, self._on_service_state)
+        bus.subscribe(e.TroubleTicketStateChanged, self._on_ticket)
         segments = [SegmentTraffic.from_config(s) for s in scenario.population.segments.values()]
         self.traffic = TrafficModel(
             segments, scenario.usage.daily_profile, streams.get("traffic"),
@@ -96,6 +108,10 @@ class World:
     # -- workforce -------------------------------------------------------
 
     def _on_work_order(self, event: e.WorkOrderIssued) -> None:
+        if event.kind == "repair":
+            if self._technicians is not None and self.faults is not None and self.faults.awaiting(event.site):
+                self.env.process(self._repair(event.work_order_id, event.site))
+            return
         spec = self.scenario.ordering.install_hours
         hours = float(self._install.triangular(spec.min, spec.mode, spec.max))
         self.env.process(self._complete_later(event.work_order_id, hours * HOUR))
@@ -103,6 +119,60 @@ class World:
     def _complete_later(self, work_order_id: str, delay: float):
         yield self.env.timeout(delay)
         self.bus.handle(c.CompleteWorkOrder(self.env.now, work_order_id))
+
+    def _repair(self, work_order_id: str, obj: str):
+        """A technician: wait for the shift and a free hand, travel, repair, report."""
+        w = self.scenario.workforce
+        with self._technicians.request() as hand:
+            yield hand
+            yield self.env.timeout(self._until_shift(self.env.now, w.shift))
+            self.bus.handle(c.StartWorkOrder(self.env.now, work_order_id))
+            travel = float(self._field.triangular(w.travel_hours.min, w.travel_hours.mode, w.travel_hours.max))
+            fix = float(self._field.triangular(w.repair_hours.min, w.repair_hours.mode, w.repair_hours.max))
+            yield self.env.timeout((travel + fix) * HOUR)
+            self.bus.handle(c.CompleteWorkOrder(self.env.now, work_order_id))
+            self.faults.repair(obj)
+
+    def _until_shift(self, now: float, shift) -> float:
+        """Seconds until the technicians' shift is on (0 when it is, or with no shift)."""
+        if shift is None:
+            return 0.0
+        first = self.scenario.start.weekday()
+        t = now
+        for _ in range(24 * 8):
+            day, hour = int(t // DAY), (t % DAY) / HOUR
+            if (first + day) % 7 in shift.days and shift.start_hour <= hour < shift.end_hour:
+                return t - now
+            t = (t // HOUR + 1) * HOUR  # try the next hour
+        return t - now
+
+    # -- customers who call ---------------------------------------------
+
+    def _on_service_state(self, event: e.ServiceStateChanged) -> None:
+        if event.operational_state == "up":
+            self._down.discard(event.service_id)
+            return
+        self._down.add(event.service_id)
+        segment, _ = self._customer[event.customer_id]
+        patience = self._patience[segment]
+        if patience is not None:
+            wait = float(self._calls.exponential(patience))
+            self.env.process(self._maybe_call(event.customer_id, event.service_id, wait))
+
+    def _maybe_call(self, customer_id: str, service_id: str, wait: float):
+        """The longer the outage, the likelier the call: P(call) = 1 - exp(-outage / patience)."""
+        yield self.env.timeout(wait)
+        if service_id in self._down:
+            self.bus.handle(c.ReportTrouble(self.env.now, customer_id, service_id))
+
+    def _on_ticket(self, event: e.TroubleTicketStateChanged) -> None:
+        if event.state == "resolved":
+            wait = float(self._confirm.exponential(2 * HOUR))  # the customer confirms the fix
+            self.env.process(self._close_later(event.ticket_id, wait))
+
+    def _close_later(self, ticket_id: str, wait: float):
+        yield self.env.timeout(wait)
+        self.bus.handle(c.CloseTroubleTicket(self.env.now, ticket_id))
 
     # -- the hourly clock ------------------------------------------------
 

@@ -66,6 +66,7 @@ product_offering = Table(
     Column("monthly_price", Money, nullable=False),
     Column("usage_price_per_gb", Money, nullable=False),
     Column("protected", Boolean, nullable=False),
+    Column("sla_name", String(80)),
 )
 customer = Table(
     "customer", metadata,
@@ -115,12 +116,14 @@ service_order = Table(
 work_order = Table(
     "work_order", metadata,
     Column("id", String(20), primary_key=True),
-    Column("service_order_id", String(20), ForeignKey("service_order.id"), nullable=False),
-    Column("customer_id", String(20), ForeignKey("customer.id"), nullable=False),
-    Column("site", String(200), nullable=False),
+    Column("service_order_id", String(20), ForeignKey("service_order.id")),  # installations
+    Column("customer_id", String(20), ForeignKey("customer.id")),
+    Column("incident_id", String(20)),  # repairs
+    Column("site", String(300), nullable=False),
     Column("kind", String(40), nullable=False),
     Column("state", String(20), nullable=False),
     Column("issued_at", Float, nullable=False),
+    Column("started_at", Float),
     Column("completed_at", Float),
 )
 service = Table(
@@ -217,6 +220,25 @@ incident = Table(
 )
 
 
+trouble_ticket = Table(
+    "trouble_ticket", metadata,
+    Column("id", String(20), primary_key=True),
+    Column("customer_id", String(20), ForeignKey("customer.id"), nullable=False),
+    Column("service_ids", Text, nullable=False),
+    Column("incident_id", String(20)),
+    Column("channel", String(20), nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("in_progress_at", Float),
+    Column("resolved_at", Float),
+    Column("closed_at", Float),
+    Column("calls", Integer, nullable=False),
+    Column("notes", Text, nullable=False),
+)
+
+
 def _rows(table: Table, objects) -> list[dict]:
     """Rows for ``table`` from objects whose attributes are named like its columns."""
     names = tuple(column.name for column in table.columns)
@@ -250,7 +272,8 @@ def _tables(records: Records, catalog: Catalog) -> list[tuple[Table, object]]:
 
 
 def _assurance_tables(assurance) -> list[tuple[Table, object]]:
-    return [(alarm, assurance.alarms), (incident, assurance.incidents.values())]
+    return [(alarm, assurance.alarms), (incident, assurance.incidents.values()),
+            (trouble_ticket, assurance.tickets.values())]  # fmt: skip
 
 
 def connect(url: str) -> Engine:
