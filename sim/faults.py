@@ -79,11 +79,13 @@ class FaultInjector:
         def process():
             while True:
                 yield self.env.timeout(draw(rng, model.mtbf, model))
-                fail(self.env.now)
                 if self.by_workforce:
+                    # Await the technician before failing: the repair is dispatched during the failure.
                     waiting = self._awaiting[obj] = self.env.event()
+                    fail(self.env.now)
                     yield waiting
                 else:
+                    fail(self.env.now)
                     yield self.env.timeout(draw(rng, model.mttr, model))
                 repair(self.env.now)
 
@@ -108,10 +110,17 @@ class FaultInjector:
             net.hold_links(links, +1 if down else -1, now, planned)
 
     def _scheduled_failure(self, event):
+        """A failure from the timeline: repaired after 'for', or by the workforce without it."""
         yield self.env.timeout(self.scenario.seconds(event.at))
         links, nodes = self._targets(event)
-        self._set(links, nodes, down=True)
-        yield self.env.timeout(event.for_)
+        if event.for_ is not None:
+            self._set(links, nodes, down=True)
+            yield self.env.timeout(event.for_)
+        else:
+            obj = event.fail_link or event.fail_node or event.fail_srlg
+            waiting = self._awaiting[obj] = self.env.event()  # before failing: see _alternate
+            self._set(links, nodes, down=True)
+            yield waiting
         self._set(links, nodes, down=False)
 
     def _targets(self, event) -> tuple[list[str], list[str]]:

@@ -328,8 +328,6 @@ class TimelineEvent(Strict):
         kinds = [k for k in ("fail_link", "fail_node", "fail_srlg", "traffic") if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError("give exactly one of fail_link, fail_node, fail_srlg, traffic")
-        if kinds[0] != "traffic" and self.for_ is None:
-            raise ValueError(f"{kinds[0]} needs 'for': how long until repair")
         return self
 
 
@@ -459,6 +457,9 @@ def _check_references(spec: Scenario, path: Path) -> None:
     instants = [(f"faults.maintenance[{i}].start", m.start) for i, m in enumerate(spec.faults.maintenance)]
     for i, ev in enumerate(spec.timeline):
         instants.append((f"timeline[{i}].at", ev.at))
+        if ev.traffic is None and ev.for_ is None and spec.workforce is None:
+            raise ScenarioError(str(path), "a failure needs 'for' (how long until repair), or a workforce to repair it",
+                                f"timeline[{i}]")  # fmt: skip
         if ev.fail_srlg is not None and ev.fail_srlg not in srlgs:
             raise ScenarioError(str(path), f"{ev.fail_srlg!r} is not a group of faults.srlgs", f"timeline[{i}].fail_srlg")
         if ev.traffic is not None:

@@ -96,7 +96,7 @@ def test_a_corrupt_topology_file_is_named_with_the_key(cli, write_scenario, tmp_
         ({"usage": {"weekly_profile": [1, 1]}}, "usage.weekly_profile", "7 daily weights"),
         ({"usage": {"daily_profile": [0] * 24}}, "usage.daily_profile", "must be positive"),
         ({"timeline": [{"at": "1d", "fail_link": "Denver--Mars", "for": "1h"}]}, "timeline[0].fail_link", "not a link"),
-        ({"timeline": [{"at": "1d", "fail_link": "Denver--Kansas City"}]}, "timeline[0]", "needs 'for'"),
+        ({"timeline": [{"at": "1d", "fail_link": "Denver--Kansas City"}]}, "timeline[0]", "or a workforce"),
         ({"timeline": [{"at": "1d", "fail_srlg": "atlantic", "for": "1h"}]}, "timeline[0].fail_srlg", "not a group"),
         ({"timeline": [{"at": "2020-01-01 00:00", "fail_node": "Denver", "for": "1h"}]}, "timeline[0].at", "before"),
         ({"faults": {"maintenance": [{"name": "m", "start": "1d", "duration": "1h"}]}}, "faults.maintenance[0]",
