@@ -17,6 +17,7 @@ from oss_bss.errors import InvalidTransition
 LOSS_OF_SIGNAL = "lossOfSignal"  # a link lost
 EQUIPMENT_MALFUNCTION = "equipmentMalfunction"  # a node lost
 CABLE_CUT = "cableTamper"  # X.733's nearest to a duct or cable cut: a shared-risk group lost
+THRESHOLD_CROSSED = "thresholdCrossed"  # a KPI over its threshold
 
 
 @dataclass(slots=True)
@@ -76,6 +77,9 @@ class AlarmList:
 
     def active(self, obj: str, cause: str) -> Alarm | None:
         return self._active.get((obj, cause))
+
+    def active_items(self):
+        return self._active.items()
 
     def add(self, alarm: Alarm) -> None:
         self.all[alarm.id] = alarm

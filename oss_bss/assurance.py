@@ -18,18 +18,20 @@ last alarm clears.
 from __future__ import annotations
 
 from collections import defaultdict
+
+import numpy as np
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from oss_bss import commands as c
 from oss_bss import events as e
-from oss_bss.alarms import CABLE_CUT, EQUIPMENT_MALFUNCTION, LOSS_OF_SIGNAL, Alarm, AlarmList
+from oss_bss.alarms import CABLE_CUT, EQUIPMENT_MALFUNCTION, LOSS_OF_SIGNAL, THRESHOLD_CROSSED, Alarm, AlarmList
 from oss_bss.bus import MessageBus
 from oss_bss.catalog import Catalog
 from oss_bss.lifecycle import TROUBLE_TICKET, WORK_ORDER
 from oss_bss.money import ZERO
 from oss_bss.ordering import WorkOrder
-from oss_bss.ports import NetworkTopology
+from oss_bss.ports import KpiBatch, NetworkTopology
 from oss_bss.records import Records, get
 from oss_bss.tickets import TroubleTicket
 
@@ -56,14 +58,16 @@ class Assurance:
     """Alarm management, correlation and incident management on the bus."""
 
     def __init__(self, bus: MessageBus, records: Records, catalog: Catalog, topology: NetworkTopology,
-                 window: float = 60.0):  # fmt: skip
+                 window: float = 60.0, thresholds: tuple[float, float] = (0.8, 0.7)):  # fmt: skip
         self.bus, self.records, self.catalog, self.window = bus, records, catalog, window
+        self.raise_at, self.clear_below = thresholds  # link utilisation, with hysteresis
         self.alarms = AlarmList()
         self.incidents: dict[str, Incident] = {}
         self.tickets: dict[str, TroubleTicket] = {}
         self._ticket_of: dict[tuple[str, str], str] = {}  # (customer, incident) -> ticket
         self._srlgs_of: dict[str, list[str]] = defaultdict(list)
         self._srlg_links = {g.name: g.links for g in topology.srlgs}
+        self._link_index = {link.id: i for i, link in enumerate(topology.links)}
         for group in topology.srlgs:
             for link in group.links:
                 self._srlgs_of[link].append(group.name)
@@ -105,6 +109,23 @@ class Assurance:
                 for ticket in self.tickets.values():
                     if ticket.incident_id == incident.id and ticket.state in ("acknowledged", "inProgress"):
                         self._move(ticket, "resolved", at)
+
+    # -- threshold crossings --------------------------------------------
+
+    def check_thresholds(self, batch: KpiBatch) -> None:
+        """A link over ``raise_at`` utilisation raises a QoS alarm; it clears under ``clear_below``."""
+        for i in np.flatnonzero(batch.utilisation >= self.raise_at):
+            link = batch.link_ids[i]
+            if self.alarms.active(link, THRESHOLD_CROSSED) is None:
+                severity = "major" if batch.utilisation[i] >= 1.0 else "minor"
+                alarm = self._raise(batch.end, link, "link", THRESHOLD_CROSSED, severity,
+                                    f"utilisation {batch.utilisation[i]:.0%} over {self.raise_at:.0%}", False)  # fmt: skip
+                alarm.alarm_type = "qualityOfServiceAlarm"
+        for (obj, cause), alarm in list(self.alarms.active_items()):
+            if cause == THRESHOLD_CROSSED:
+                i = self._link_index.get(obj)
+                if i is not None and batch.utilisation[i] < self.clear_below:
+                    self._clear(batch.end, obj, THRESHOLD_CROSSED)
 
     # -- network events --------------------------------------------------
 

@@ -63,3 +63,8 @@ class CloseTroubleTicket(Command):
     """The customer confirms the fix."""
 
     ticket_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CollectKpis(Command):
+    """Performance management collects the network's KPIs for the interval ending now."""

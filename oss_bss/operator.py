@@ -32,10 +32,12 @@ from oss_bss.lifecycle import PRODUCT_ORDER, SERVICE, SERVICE_ORDER, WORK_ORDER
 from oss_bss.money import ZERO, from_micros, to_cents
 from oss_bss.ordering import ProductOrder, ServiceOrder, WorkOrder
 from oss_bss.party import BillingAccount, Customer
+from oss_bss.performance import PerformanceManagement
 from oss_bss.periods import Calendar
 from oss_bss.ports import MemoryUsageArchive, NetworkPort, ServiceSpec, UsageArchive
 from oss_bss.records import Records, get
-from oss_bss.sla import Outage, measure
+from oss_bss.experience import Experience, experience_index, shocked
+from oss_bss.sla import Outage, measure, unplanned_downtime
 from oss_bss.usage import mediate
 
 
@@ -52,6 +54,7 @@ class Operator:
         currency: str,
         bill_cycle_day: int = 1,
         archive: UsageArchive | None = None,
+        thresholds: tuple[float, float] = (0.8, 0.7),
     ):
         if not 1 <= bill_cycle_day <= 28:
             raise ValidationError({"bill_cycle_day": "must be between 1 and 28"})
@@ -68,7 +71,8 @@ class Operator:
         for resource in resources_from(topology):
             self.records.resources[resource.id] = resource
         self._wire()
-        self.assurance = Assurance(bus, self.records, catalog, topology)
+        self.assurance = Assurance(bus, self.records, catalog, topology, thresholds=thresholds)
+        self.performance = PerformanceManagement([link.id for link in topology.links])
 
     def _wire(self) -> None:
         bus = self.bus
@@ -78,6 +82,7 @@ class Operator:
         bus.register(c.StartWorkOrder, self.start_work_order)
         bus.register(c.CollectUsage, self.collect_usage)
         bus.register(c.RunBillCycle, self.run_bill_cycle)
+        bus.register(c.CollectKpis, self.collect_kpis)
         bus.subscribe(e.WorkOrderCompleted, self._activate_service)
         bus.subscribe(e.ServiceActivated, self._complete_product_order)
         bus.subscribe(e.ServiceOrderFailed, self._fail_product_order)
@@ -261,6 +266,12 @@ class Operator:
         )
         return len(rated)
 
+    def collect_kpis(self, cmd: c.CollectKpis) -> None:
+        """Performance management: keep the interval's KPIs, check the thresholds."""
+        batch = self.network.collect_kpis(cmd.at)
+        self.performance.record(batch, self.records.services.keys_for_refs(batch.service_refs))
+        self.assurance.check_thresholds(batch)
+
     def run_bill_cycle(self, cmd: c.RunBillCycle) -> list[str]:
         """Bill run: bill each account whose cycle day is today, for the period ending now."""
         r, cal = self.records, self.calendar
@@ -277,6 +288,7 @@ class Operator:
             account.last_billed_at = cmd.at
             if not services:
                 continue
+            kpis = {s.id: self.performance.close(s.key) for s in services}
             bill = bill_account(
                 r.new_id("BILL"),
                 account,
@@ -286,10 +298,11 @@ class Operator:
                 (start, cmd.at),
                 cal,
                 cal.whole_days(cycle_start, cmd.at),
-                lambda s, begin=start: self._sla_breaches(s, begin, cmd.at),
+                lambda s, begin=start: self._sla_breaches(s, begin, cmd.at, kpis[s.id]),
             )
             r.bills[bill.id] = bill
             issued.append(bill.id)
+            self._experience(account, services, kpis, bill, start, cmd.at)
             total += bill.amount
             self.bus.emit(
                 e.CustomerBillIssued(cmd.at, bill.id, account.customer_id, account.id, start, cmd.at, bill.amount)
@@ -297,17 +310,73 @@ class Operator:
         self.bus.emit(e.BillRunCompleted(cmd.at, day, len(issued), total))
         return issued
 
-    def _sla_breaches(self, service: Service, start: float, end: float):
+    def _sla_breaches(self, service: Service, start: float, end: float, kpis):
         """SLA management: measure a service's period against its offering's SLA."""
         template = self.catalog.get(service.offering_id).sla
         if template is None or service.activated_at is None:
             return template, []
         outages = self.records.outages.get(service.id, [])
-        breaches = measure(template, outages, service.activated_at, start, end, service.id)
+        latency = kpis.mean_latency_ms if kpis.intervals else None
+        breaches = measure(template, outages, service.activated_at, start, end, service.id, latency)
         for b in breaches:
             self.records.sla_breaches.append((end, b))
             self.bus.emit(e.SlaBreached(end, service.id, service.customer_id, b.metric, b.target, b.measured))
         return template, breaches
+
+    def _experience(self, account, services, kpis, bill, start: float, end: float) -> None:
+        """Customer experience management: the customer's index for the period just billed."""
+        r = self.records
+        customer = r.customers[account.customer_id]
+        outage = sum(unplanned_downtime(r.outages.get(s.id, []), max(start, s.activated_at), end)[0] for s in services)
+        busy = [k for k in kpis.values() if k.intervals]
+        weight = sum(k.intervals for k in busy)
+        latency = sum(k.mean_latency_ms * k.intervals for k in busy) / weight if weight else 0.0
+        loss = sum(k.mean_loss * k.intervals for k in busy) / weight if weight else 0.0
+        hours = sum(
+            (min(t.resolved_at if t.resolved_at is not None else end, end) - max(t.created_at, start)) / 3600
+            for t in self.assurance.tickets.values()
+            if t.customer_id == customer.id and t.created_at < end and (t.resolved_at is None or t.resolved_at > start)
+        )  # fmt: skip
+        previous = r.last_bill_amount.get(account.id)
+        reference = previous if previous is not None else sum(
+            (self.catalog.get(s.offering_id).monthly_price for s in services), ZERO)  # fmt: skip
+        shock = shocked(bill.amount, reference)
+        r.last_bill_amount[account.id] = bill.amount
+        index = experience_index(outage / 60, latency, loss, hours, shock)
+        r.experience.append(Experience(customer.id, customer.segment, end, index, outage / 60, latency, loss, hours, shock))
+
+    def customer_view(self, customer_id: str) -> list[dict]:
+        """What an (enterprise) customer sees of its own services: state, KPIs and SLA standing now."""
+        r = self.records
+        customer = get(r.customers, "Customer", customer_id)
+        account = r.accounts[customer.billing_account_id]
+        since = account.last_billed_at if account.last_billed_at is not None else account.opened_at
+        now = self._last_collection
+        view = []
+        for service_id in r.services_by_customer.get(customer.id, ()):
+            s = r.services.get(service_id)
+            offering = self.catalog.get(s.offering_id)
+            k = self.performance.service(s.key)
+            entry = {
+                "service_id": s.id, "offering": offering.name, "state": s.state,
+                "operational_state": s.operational_state, "path": list(s.path),
+                "kpis": {"latency_ms": k.last_latency_ms, "loss": k.last_loss, "throughput_mbps": k.last_throughput_mbps,
+                         "mean_latency_ms_this_period": k.mean_latency_ms},
+                "sla": None,
+            }  # fmt: skip
+            if offering.sla is not None and s.activated_at is not None and now > max(since, s.activated_at):
+                begin = max(since, s.activated_at)
+                down, longest = unplanned_downtime(r.outages.get(s.id, []), begin, now)
+                availability = 100.0 * (1 - down / (now - begin))
+                entry["sla"] = {
+                    "name": offering.sla.name,
+                    "availability_percent": round(availability, 4),
+                    "target_percent": float(offering.sla.availability_percent),
+                    "on_track": availability >= float(offering.sla.availability_percent)
+                    and (offering.sla.time_to_restore_s is None or longest <= offering.sla.time_to_restore_s),
+                }
+            view.append(entry)
+        return view
 
     # -- figures -----------------------------------------------------------
 

@@ -110,6 +110,22 @@ class UsageBatch:
         )
 
 
+@dataclass(frozen=True)
+class KpiBatch:
+    """One interval's measured performance: per link, and per service with traffic."""
+
+    start: float
+    end: float
+    link_ids: tuple[str, ...]
+    utilisation: np.ndarray  # by link, offered load / capacity
+    delay_s: np.ndarray  # by link: propagation + queueing
+    loss: np.ndarray  # by link
+    service_refs: np.ndarray  # network handles of the services with traffic
+    service_latency_s: np.ndarray
+    service_loss: np.ndarray
+    service_throughput_bps: np.ndarray
+
+
 @runtime_checkable
 class NetworkPort(Protocol):
     """What every network backend offers the operator."""
@@ -134,6 +150,9 @@ class NetworkPort(Protocol):
 
     def collect_usage(self, at: float) -> UsageBatch:
         """The usage counted since the previous collection, up to ``at``."""
+
+    def collect_kpis(self, at: float) -> KpiBatch:
+        """Link and service performance since the previous collection, up to ``at``."""
 
 
 class UsageArchive(Protocol):

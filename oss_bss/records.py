@@ -33,6 +33,8 @@ class Records:
     services_on_link: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # live paths
     outages: dict[str, list] = field(default_factory=lambda: defaultdict(list))  # service -> [sla.Outage]
     sla_breaches: list = field(default_factory=list)  # (period end, sla.Breach)
+    experience: list = field(default_factory=list)  # experience.Experience per customer and period
+    last_bill_amount: dict = field(default_factory=dict)  # account -> Decimal
     resources: dict[str, Resource] = field(default_factory=dict)
     bills: dict[str, CustomerBill] = field(default_factory=dict)
     usage: UsageLedger = field(default_factory=UsageLedger)

@@ -21,7 +21,7 @@ the blocking is charged to the bottleneck link.
 Traffic is *offered* by the world (:meth:`carry`) as arrays of handles and
 bytes; the network counts what it carries per handle, and mediation collects
 the counters per interval (:meth:`collect_usage`), as it would poll flow
-counters from switches. :meth:`measure` turns an interval's traffic into link
+counters from switches. :meth:`collect_kpis` turns an interval's traffic into link
 utilisation, delay and loss (M/M/1/K, :mod:`sim.queueing`) and per-service
 latency, loss and throughput.
 """
@@ -37,7 +37,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from oss_bss.bus import Event
 from oss_bss.events import LinkDown, LinkUp, NodeDown, NodeUp, ServiceRerouted
-from oss_bss.ports import Activation, NetworkTopology, ServiceSpec, UsageBatch
+from oss_bss.ports import Activation, KpiBatch, NetworkTopology, ServiceSpec, UsageBatch
 from sim.queueing import link_delay_and_loss
 from sim.topology import Topology
 
@@ -58,21 +58,6 @@ class _Service:
     links: tuple[int, ...]
     protected: bool = False
     suspended: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Measurement:
-    """One interval's link and service performance (arrays)."""
-
-    start: float
-    end: float
-    utilisation: np.ndarray  # by link
-    delay_s: np.ndarray  # by link: propagation + M/M/1/K sojourn
-    loss: np.ndarray  # by link
-    service_refs: np.ndarray  # services that had traffic
-    service_latency_s: np.ndarray
-    service_loss: np.ndarray
-    service_throughput_bps: np.ndarray
 
 
 class SimulatedNetwork:
@@ -258,7 +243,7 @@ class SimulatedNetwork:
         np.add.at(self._interval, refs, carried)
         return carried
 
-    def measure(self, at: float) -> Measurement:
+    def collect_kpis(self, at: float) -> KpiBatch:
         """Link and service performance over the interval since the last measurement."""
         start, self._last_measure = self._last_measure, at
         span = max(at - start, 1e-9)
@@ -278,8 +263,8 @@ class SimulatedNetwork:
         latency = np.bincount(entry_ref, weights=delay[entry_link], minlength=size)
         log_pass = np.bincount(entry_ref, weights=np.log1p(-np.minimum(loss[entry_link], 1 - 1e-15)), minlength=size)
         svc_loss = -np.expm1(log_pass[refs])
-        return Measurement(
-            start, at, rho, delay, loss, refs.astype(np.int64), latency[refs], svc_loss,
+        return KpiBatch(
+            start, at, tuple(self._link_ids), rho, delay, loss, refs.astype(np.int64), latency[refs], svc_loss,
             bits / span * (1.0 - svc_loss),
         )  # fmt: skip
 

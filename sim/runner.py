@@ -17,7 +17,7 @@ from pathlib import Path
 
 import simpy
 
-from oss_bss.adapters import sql
+from oss_bss.adapters import kpi_files, sql
 from oss_bss.adapters.usage_files import ParquetUsageArchive
 from oss_bss.bus import MessageBus
 from oss_bss.catalog import Catalog, ProductOffering
@@ -29,7 +29,6 @@ from sim.backends import backend
 from sim.checks import check_against_topology
 from sim.faults import FaultInjector
 from sim.outputs import EventLog, RunFolder, write_json
-from sim.performance import PerformanceRecorder
 from sim.population import generate
 from sim.rng import RandomStreams
 from sim.scenario import LoadedScenario, Scenario
@@ -48,7 +47,8 @@ def catalog_of(spec: Scenario) -> Catalog:
     def sla(o):
         if o.sla is None:
             return None
-        return SlaTemplate(o.sla.name, o.sla.availability_percent, o.sla.time_to_restore, o.sla.credit_percent)
+        return SlaTemplate(o.sla.name, o.sla.availability_percent, o.sla.time_to_restore, o.sla.credit_percent,
+                           o.sla.max_latency_ms)  # fmt: skip
 
     return Catalog(
         ProductOffering(
@@ -94,12 +94,12 @@ def run(
             operator = Operator(
                 bus, catalog, network, epoch=epoch, currency=spec.currency,
                 bill_cycle_day=spec.billing.cycle_day, archive=archive,
+                thresholds=(spec.topology.utilisation_alarm, spec.topology.utilisation_clear),
             )  # fmt: skip
             env = simpy.Environment()
             people = generate(spec.population, list(topology.graph.nodes), streams)
-            performance = PerformanceRecorder(network.link_ids)
             faults = FaultInjector(env, network, spec, streams)
-            World(env, bus, spec, network, people, streams, on_tick, performance, faults).start()
+            World(env, bus, spec, network, people, streams, on_tick, faults).start()
             faults.start()
             sessions = SessionClasses(env, network, spec.capacity.classes, streams)
             sessions.start()
@@ -108,17 +108,28 @@ def run(
             while env.peek() <= end:  # what falls due at the very end (the last hour, a bill run)
                 env.step()
             archive.close()
-        performance.save(work / "kpi")
+        kpi_files.save(operator.performance, work / "kpi")
         sql.save(operator.records, catalog, db_url or f"sqlite:///{work / 'run.db'}", operator.assurance)
         summary = summarise(spec, topology.name, operator, log, time.perf_counter() - started)
         summary["availability"] = network.availability(end)
         if spec.capacity.classes:
             summary["blocking"] = sessions.summary()
-        summary["performance"] = performance.summary(
+        summary["performance"] = operator.performance.summary(
             f"M/M/1/K per link, {spec.topology.packet_bytes}-byte packets, K = {spec.topology.buffer_packets + 1}"
         )
         write_json(work / "summary.json", summary)
     return RunResult(out, summary)
+
+
+def _experience(records) -> dict:
+    by_segment: dict[str, list[float]] = {}
+    for x in records.experience:
+        by_segment.setdefault(x.segment, []).append(x.index)
+    every = [i for values in by_segment.values() for i in values]
+    return {
+        "mean": round(sum(every) / len(every), 2) if every else None,
+        "by_segment": {k: round(sum(v) / len(v), 2) for k, v in sorted(by_segment.items())},
+    }
 
 
 def _tickets(operator: Operator) -> dict:
@@ -175,6 +186,7 @@ def summarise(spec: Scenario, topology_name: str, operator: Operator, log: Event
         },
         "incidents": {"count": sum(1 for i in operator.assurance.incidents.values() if i.state != "merged")},
         "tickets": _tickets(operator),
+        "experience": _experience(r),
         "sla": {
             "breaches": len(r.sla_breaches),
             "credits": format(-sum((line.amount for b in r.bills.values() for line in b.lines

@@ -82,6 +82,14 @@ class TopologyConfig(Strict):
     latency_ms: NonNegative = 1.0  # links without coordinates at both ends
     packet_bytes: Annotated[int, Field(ge=64, le=65_536)] = 1_500  # for the M/M/1/K link model
     buffer_packets: Annotated[int, Field(ge=1, le=10_000_000)] = 1_000  # K - 1 waiting places
+    utilisation_alarm: Annotated[float, Field(gt=0, le=10)] = 0.8  # a link over this raises a QoS alarm
+    utilisation_clear: Annotated[float, Field(ge=0, le=10)] = 0.7  # ... which clears under this
+
+    @model_validator(mode="after")
+    def _hysteresis(self):
+        if self.utilisation_clear > self.utilisation_alarm:
+            raise ValueError("utilisation_clear must not be above utilisation_alarm")
+        return self
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -97,6 +105,7 @@ class Sla(Strict):
     availability_percent: Annotated[Decimal, Field(gt=0, le=100)]
     time_to_restore: PositiveDuration | None = None
     credit_percent: Annotated[Decimal, Field(gt=0, le=100)] = Decimal(10)  # of the monthly price, per breach
+    max_latency_ms: Positive | None = None  # mean over the period
 
 
 class Offering(Strict):

@@ -21,7 +21,6 @@ from oss_bss import events as e
 from oss_bss.bus import MessageBus
 from oss_bss.periods import DAY, HOUR
 from sim.network import SimulatedNetwork
-from sim.performance import PerformanceRecorder
 from sim.population import Person
 from sim.rng import RandomStreams
 from sim.scenario import Scenario
@@ -38,14 +37,12 @@ class World:
         people: Iterable[Person],
         streams: RandomStreams,
         on_tick: Callable[[float], None] | None = None,
-        performance: PerformanceRecorder | None = None,
         faults=None,
     ):
         self.env, self.bus, self.scenario, self.network = env, bus, scenario, network
         self.people = people
         self.streams = streams
         self.on_tick = on_tick or (lambda now: None)
-        self.performance = performance
         self.faults = faults
         self._down: set[str] = set()  # services without service now, as customers see it
         self._patience = [s.patience for s in scenario.population.segments.values()]
@@ -183,8 +180,7 @@ class World:
             now = self.env.now
             refs, volume = self.traffic.demand(t0, now)
             self.network.carry(refs, volume, t0, now)
-            if self.performance is not None:
-                self.performance.record(self.network.measure(now))
+            self.bus.handle(c.CollectKpis(now))
             self.bus.handle(c.CollectUsage(now))
             if now % DAY == 0:
                 self.bus.handle(c.RunBillCycle(now))

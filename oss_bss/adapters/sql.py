@@ -239,6 +239,20 @@ trouble_ticket = Table(
 )
 
 
+customer_experience = Table(
+    "customer_experience", metadata,
+    Column("customer_id", String(20), ForeignKey("customer.id"), primary_key=True),
+    Column("period_end", Float, primary_key=True),
+    Column("segment", String(40), nullable=False),
+    Column("index", Float, nullable=False),
+    Column("outage_minutes", Float, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("loss", Float, nullable=False),
+    Column("ticket_hours", Float, nullable=False),
+    Column("bill_shock", Boolean, nullable=False),
+)
+
+
 def _rows(table: Table, objects) -> list[dict]:
     """Rows for ``table`` from objects whose attributes are named like its columns."""
     names = tuple(column.name for column in table.columns)
@@ -268,6 +282,7 @@ def _tables(records: Records, catalog: Catalog) -> list[tuple[Table, object]]:
         (resource, r.resources.values()),
         (customer_bill, r.bills.values()),
         (bill_line, (line for bill in r.bills.values() for line in bill.lines)),
+        (customer_experience, r.experience),
     ]
 
 

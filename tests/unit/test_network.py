@@ -163,14 +163,14 @@ def test_measure_turns_an_intervals_traffic_into_link_load_and_service_kpis():
     net = SimulatedNetwork(square(capacity=8_000_000), packet_bytes=1000, buffer_packets=10**6)
     ref = net.activate(ServiceSpec("s1", "b", 10), 0.0).network_ref
     net.carry(np.array([ref]), np.array([1_800_000_000]))  # 4 Mbit/s over an hour
-    m = net.measure(3600.0)
+    m = net.collect_kpis(3600.0)
     util = dict(zip(net.link_ids, m.utilisation.tolist()))
     assert util == {"gw--a": 0.5, "a--b": 0.5, "gw--c": 0.0, "c--b": 0.0}
     mu = 8_000_000 / 8000  # packets per second
     assert m.service_refs.tolist() == [ref]
     assert m.service_latency_s[0] == pytest.approx(2 * (1.0 + 1 / (mu - 0.5 * mu)))  # 2 links: propagation + M/M/1
     assert m.service_throughput_bps[0] == pytest.approx(4e6)
-    assert net.measure(7200.0).utilisation.max() == 0.0
+    assert net.collect_kpis(7200.0).utilisation.max() == 0.0
 
 
 def test_traffic_of_an_interval_is_carried_for_the_share_the_path_was_up():
