@@ -47,6 +47,7 @@ class Incident:
     services: set[str] = field(default_factory=set)  # impacted: lost service
     protected: set[str] = field(default_factory=set)  # crossed the failure, rerouted around it
     customers: set[str] = field(default_factory=set)
+    slas: set[str] = field(default_factory=set)  # impacted services with an SLA
     revenue_at_risk: Decimal = ZERO  # monthly recurring revenue of the impacted services
     state: str = "open"
     resolved_at: float | None = None
@@ -251,14 +252,15 @@ class Assurance:
 
     def _price(self, incident: Incident) -> None:
         services = self.records.services
-        incident.revenue_at_risk = sum(
-            (self.catalog.get(services.get(s).offering_id).monthly_price for s in incident.services), ZERO
-        )
+        offerings = {s: self.catalog.get(services.get(s).offering_id) for s in incident.services}
+        incident.revenue_at_risk = sum((o.monthly_price for o in offerings.values()), ZERO)
         incident.customers = {services.get(s).customer_id for s in incident.services}
+        incident.slas = {s for s, o in offerings.items() if o.sla is not None}
 
     def _report(self, incident: Incident, at: float) -> None:
         self.bus.emit(e.IncidentImpactAssessed(
-            at, incident.id, len(incident.services), len(incident.customers), incident.revenue_at_risk,
+            at, incident.id, len(incident.services), len(incident.customers), len(incident.slas),
+            incident.revenue_at_risk,
         ))  # fmt: skip
         if not incident.planned:
             self._open_sla_tickets(incident, at)
@@ -281,6 +283,13 @@ class Assurance:
             self.bus.emit(e.WorkOrderCancelled(at, work.id, why))
 
     def _repair_started(self, event: e.WorkOrderStarted) -> None:
+        """The NOC owns the incident: its alarms are acknowledged, its tickets in progress."""
+        incident = self.incidents.get(event.incident_id or "")
+        for alarm_id in incident.alarm_ids if incident else ():
+            alarm = self.alarms.all[alarm_id]
+            if alarm.active and alarm.ack_state != "acknowledged":
+                alarm.acknowledge(event.at)
+                self.bus.emit(e.AlarmAcknowledged(event.at, alarm.id, alarm.alarmed_object))
         for ticket in self.tickets.values():
             if ticket.incident_id == event.incident_id and ticket.state == "acknowledged":
                 self._move(ticket, "inProgress", event.at)

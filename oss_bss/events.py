@@ -205,6 +205,12 @@ class AlarmCleared(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class AlarmAcknowledged(Event):
+    alarm_id: str
+    alarmed_object: str
+
+
+@dataclass(frozen=True, slots=True)
 class AlarmCorrelated(Event):
     """``alarm_id`` is a symptom of the root cause ``parent_id``."""
 
@@ -227,6 +233,7 @@ class IncidentImpactAssessed(Event):
     incident_id: str
     services: int
     customers: int
+    sla_services: int  # impacted services with an SLA
     revenue_at_risk: Decimal  # monthly recurring
 
 

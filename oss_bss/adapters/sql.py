@@ -216,6 +216,7 @@ incident = Table(
     Column("services", Text, nullable=False),
     Column("protected", Text, nullable=False),
     Column("customers", Text, nullable=False),
+    Column("slas", Text, nullable=False),  # impacted services with an SLA
     Column("revenue_at_risk", Money, nullable=False),
 )
 

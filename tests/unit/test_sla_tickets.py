@@ -79,8 +79,11 @@ def test_sla_customers_get_a_ticket_at_once_and_their_call_joins_it(operator):
     assert op.assurance.tickets[home_ticket].incident_id == ticket.incident_id
     assert len([i for i in op.assurance.incidents.values() if i.state == "open"]) == 1  # no new incident
     repair = next(w for w in op.records.work_orders.values() if w.kind == "repair")
+    assert op.assurance.incidents[ticket.incident_id].slas == {gold_svc}
     bus.handle(c.StartWorkOrder(400.0, repair.id))
     assert {t.state for t in op.assurance.tickets.values()} == {"inProgress"}
+    (alarm,) = op.assurance.alarms
+    assert (alarm.ack_state, alarm.ack_time) == ("acknowledged", 400.0)
     bus.handle(c.CompleteWorkOrder(4000.0, repair.id))
     net.repair_link("a--b", 4000.0)
     assert {t.state for t in op.assurance.tickets.values()} == {"resolved"}
