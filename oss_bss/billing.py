@@ -25,8 +25,8 @@ class BillLine:
 
     id: str
     bill_id: str
-    service_id: str
-    kind: str  # "recurring", "usage" or "sla_credit"
+    service_id: str | None  # None for a tax line
+    kind: str  # "recurring", "usage", "sla_credit" or "tax"
     description: str
     quantity: int  # days for recurring, bytes for usage
     amount: Decimal
@@ -42,11 +42,28 @@ class CustomerBill:
     issued_at: float
     currency: str
     lines: list[BillLine] = field(default_factory=list)
-    state: str = "sent"
+    state: str = "sent"  # TMF678: sent, partiallyPaid, settled
+    due_at: float | None = None
+    paid: Decimal = ZERO
+    settled_at: float | None = None
+    reminded_at: float | None = None
 
     @property
     def amount(self) -> Decimal:
         return sum((line.amount for line in self.lines), ZERO)
+
+    @property
+    def open_amount(self) -> Decimal:
+        return self.amount - self.paid
+
+
+def add_tax(bill: CustomerBill, percent: Decimal, name: str = "VAT") -> None:
+    """A tax line on the bill's net amount (credits included), rounded half-up to the cent once."""
+    if not percent:
+        return
+    net = bill.amount
+    bill.lines.append(BillLine(f"{bill.id}-{len(bill.lines) + 1}", bill.id, None, "tax",
+                               f"{name} {percent}% of {net}", 0, to_cents(max(net, ZERO) * percent / 100)))  # fmt: skip
 
 
 def recurring_charge(price: Decimal, live_days: int, period_days: int) -> Decimal:

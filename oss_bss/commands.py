@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from oss_bss.bus import Command
 
@@ -68,3 +69,16 @@ class CloseTroubleTicket(Command):
 @dataclass(frozen=True, slots=True)
 class CollectKpis(Command):
     """Performance management collects the network's KPIs for the interval ending now."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPayment(Command):
+    """A payment against a bill."""
+
+    bill_id: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RunDunning(Command):
+    """Walk the overdue bills up the dunning ladder (daily)."""

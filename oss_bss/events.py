@@ -283,3 +283,54 @@ class SlaBreached(Event):
     metric: str
     target: str
     measured: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentReceived(Event):
+    bill_id: str
+    customer_id: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerBillSettled(Event):
+    bill_id: str
+    customer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DunningReminderSent(Event):
+    bill_id: str
+    customer_id: str
+    overdue_days: float
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSuspended(Event):
+    """The service stopped in the network for a reason (non-payment)."""
+
+    service_id: str
+    customer_id: str
+    network_ref: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceResumed(Event):
+    service_id: str
+    customer_id: str
+    network_ref: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceTerminated(Event):
+    service_id: str
+    customer_id: str
+    network_ref: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerChurned(Event):
+    customer_id: str
+    reason: str

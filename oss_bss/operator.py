@@ -19,11 +19,13 @@ it is given; it reaches the network only through its :class:`NetworkPort`.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from oss_bss import commands as c
 from oss_bss import events as e
 from oss_bss.assurance import Assurance
-from oss_bss.billing import bill_account, live_in
+from oss_bss.billing import add_tax, bill_account, live_in
+from oss_bss.dunning import Collections, DunningPolicy
 from oss_bss.bus import MessageBus
 from oss_bss.catalog import Catalog
 from oss_bss.errors import ValidationError
@@ -55,6 +57,8 @@ class Operator:
         bill_cycle_day: int = 1,
         archive: UsageArchive | None = None,
         thresholds: tuple[float, float] = (0.8, 0.7),
+        tax_percent: Decimal = Decimal(0),
+        dunning: DunningPolicy | None = None,
     ):
         if not 1 <= bill_cycle_day <= 28:
             raise ValidationError({"bill_cycle_day": "must be between 1 and 28"})
@@ -73,6 +77,8 @@ class Operator:
         self._wire()
         self.assurance = Assurance(bus, self.records, catalog, topology, thresholds=thresholds)
         self.performance = PerformanceManagement([link.id for link in topology.links])
+        self.tax_percent = tax_percent
+        self.collections = Collections(self, dunning or DunningPolicy())
 
     def _wire(self) -> None:
         bus = self.bus
@@ -300,6 +306,8 @@ class Operator:
                 cal.whole_days(cycle_start, cmd.at),
                 lambda s, begin=start: self._sla_breaches(s, begin, cmd.at, kpis[s.id]),
             )
+            add_tax(bill, self.tax_percent)
+            bill.due_at = cmd.at + self.collections.policy.payment_terms
             r.bills[bill.id] = bill
             issued.append(bill.id)
             self._experience(account, services, kpis, bill, start, cmd.at)

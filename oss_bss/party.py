@@ -26,3 +26,4 @@ class BillingAccount:
     currency: str
     opened_at: float
     last_billed_at: float | None = None  # end of the last billed period
+    dunning_state: str = "current"  # current, suspended, terminated

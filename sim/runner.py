@@ -21,6 +21,8 @@ from oss_bss.adapters import kpi_files, sql
 from oss_bss.adapters.usage_files import ParquetUsageArchive
 from oss_bss.bus import MessageBus
 from oss_bss.catalog import Catalog, ProductOffering
+from oss_bss.dunning import DunningPolicy
+from oss_bss.reports import revenue_report
 from oss_bss.sla import SlaTemplate
 from oss_bss.money import ZERO, to_cents
 from oss_bss.operator import Operator
@@ -95,6 +97,9 @@ def run(
                 bus, catalog, network, epoch=epoch, currency=spec.currency,
                 bill_cycle_day=spec.billing.cycle_day, archive=archive,
                 thresholds=(spec.topology.utilisation_alarm, spec.topology.utilisation_clear),
+                tax_percent=spec.billing.tax_percent,
+                dunning=DunningPolicy(spec.billing.payment_terms, spec.dunning.reminder_after,
+                                      spec.dunning.suspend_after, spec.dunning.terminate_after),
             )  # fmt: skip
             env = simpy.Environment()
             people = generate(spec.population, list(topology.graph.nodes), streams)
@@ -177,6 +182,15 @@ def summarise(spec: Scenario, topology_name: str, operator: Operator, log: Event
         "revenue": {
             "invoiced": format(operator.invoiced(), "f"),
             "unbilled_usage": format(to_cents(operator.unbilled()), "f"),
+            **revenue_report(operator, spec.duration_seconds),
+        },
+        "churn": {"rate": round(sum(c.state == "churned" for c in r.customers.values()) / len(r.customers), 6)
+                  if r.customers else 0.0},  # fmt: skip
+        "dunning": {
+            "reminders": log.by_type.get("DunningReminderSent", 0),
+            "suspended": operator.collections.suspended,
+            "resumed": log.by_type.get("ServiceResumed", 0),
+            "terminated": log.by_type.get("ServiceTerminated", 0),
         },
         "invoices": {"count": len(r.bills)},
         "alarms": {

@@ -194,6 +194,7 @@ class Segment(Strict):
     session_volume: Volume
     session_duration: HoldingTime | None = None  # None: a session's volume falls in its start hour
     patience: PositiveDuration | None = None  # mean wait (exponential) before calling about an outage; None: never calls
+    payment: "Paying | None" = None  # None: pays every bill on time
     on_off: OnOff | None = None  # an ON/OFF source per service, on top of the sessions
 
     @field_validator("offerings")
@@ -246,6 +247,37 @@ class Ordering(Strict):
 
 class Billing(Strict):
     cycle_day: Annotated[int, Field(ge=1, le=28)] = 1
+    tax_percent: Annotated[Decimal, Field(ge=0, le=100, decimal_places=4)] = Decimal(0)
+    payment_terms: PositiveDuration = 14 * 86_400.0  # due this long after the bill is issued
+
+
+class Dunning(Strict):
+    """The ladder for overdue bills, counted from the due date."""
+
+    reminder_after: Duration = 3 * 86_400.0
+    suspend_after: Duration = 10 * 86_400.0
+    terminate_after: Duration = 30 * 86_400.0
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.reminder_after <= self.suspend_after <= self.terminate_after:
+            raise ValueError("need reminder_after <= suspend_after <= terminate_after")
+        return self
+
+
+class Paying(Strict):
+    """How a segment pays: shares that pay on time, late, or never (adding up to 1)."""
+
+    on_time: Annotated[float, Field(ge=0, le=1)] = 1.0
+    late: Annotated[float, Field(ge=0, le=1)] = 0.0
+    never: Annotated[float, Field(ge=0, le=1)] = 0.0
+    late_days: Triangular = Field(default_factory=lambda: Triangular(min=1, mode=7, max=20))  # after the due date
+
+    @model_validator(mode="after")
+    def _shares(self):
+        if not math.isclose(self.on_time + self.late + self.never, 1.0, abs_tol=1e-6):
+            raise ValueError("on_time + late + never must add up to 1")
+        return self
 
 
 DEFAULT_PROFILE = [
@@ -396,6 +428,7 @@ class Scenario(Strict):
     capacity: Capacity = Capacity()
     timeline: list[TimelineEvent] = Field(default_factory=list)
     workforce: Workforce | None = None
+    dunning: Dunning = Dunning()
 
     @property
     def duration_seconds(self) -> float:
@@ -519,3 +552,8 @@ def load_scenario(path: str | Path, *, seed: int | None = None, backend: str | N
         if topo.suffix.lower() not in (".graphml", ".gml"):
             raise ScenarioError(str(path), "a topology file must be .graphml or .gml", "topology.file")
     return loaded
+
+
+# Segment names Paying, defined after it; resolve the reference now.
+for _model in (Segment, Population, Scenario):
+    _model.model_rebuild()

@@ -54,6 +54,11 @@ class World:
         )
         bus.subscribe(e.ServiceStateChanged, self._on_service_state)
         bus.subscribe(e.TroubleTicketStateChanged, self._on_ticket)
+        bus.subscribe(e.CustomerBillIssued, self._on_bill)
+        bus.subscribe(e.ServiceTerminated, lambda ev: self.traffic.remove(ev.network_ref))
+        self._payer: dict[str, str] = {}  # customer -> on_time, late, never
+        self._paying = streams.get("customers.payment")
+        self._pay_delay = streams.get("customers.payment.delay")
         segments = [SegmentTraffic.from_config(s) for s in scenario.population.segments.values()]
         self.traffic = TrafficModel(
             segments, scenario.usage.daily_profile, streams.get("traffic"),
@@ -85,6 +90,10 @@ class World:
                 c.RegisterCustomer(now, person.name, person.segment, person.email, person.address, person.site)
             )
             self._customer[customer_id] = (person.segment_index, self._site_index[person.site])
+            paying = self.scenario.population.segments[person.segment].payment
+            if paying is not None:
+                kinds, shares = ("on_time", "late", "never"), [paying.on_time, paying.late, paying.never]
+                self._payer[customer_id] = kinds[int(self._paying.choice(3, p=shares))]
             self.bus.handle(c.SubmitProductOrder(now, customer_id, person.offering_id))
 
     def _on_activated(self, event: e.ServiceActivated) -> None:
@@ -143,6 +152,26 @@ class World:
             t = (t // HOUR + 1) * HOUR  # try the next hour
         return t - now
 
+    # -- customers who pay ----------------------------------------------
+
+    def _on_bill(self, event: e.CustomerBillIssued) -> None:
+        """On time: within the terms; late: days after the due date; never: not at all."""
+        kind = self._payer.get(event.customer_id, "on_time")
+        if kind == "never" or event.amount <= 0:
+            return
+        terms = self.scenario.billing.payment_terms
+        if kind == "on_time":
+            delay = float(self._pay_delay.uniform(0.1, 1.0)) * terms
+        else:
+            segment = self.scenario.population.segments[self._segment_names[self._customer[event.customer_id][0]]]
+            days = segment.payment.late_days
+            delay = terms + float(self._pay_delay.triangular(days.min, days.mode, days.max)) * DAY
+        self.env.process(self._pay_later(event.bill_id, event.amount, delay))
+
+    def _pay_later(self, bill_id: str, amount, delay: float):
+        yield self.env.timeout(delay)
+        self.bus.handle(c.RecordPayment(self.env.now, bill_id, amount))
+
     # -- customers who call ---------------------------------------------
 
     def _on_service_state(self, event: e.ServiceStateChanged) -> None:
@@ -184,4 +213,5 @@ class World:
             self.bus.handle(c.CollectUsage(now))
             if now % DAY == 0:
                 self.bus.handle(c.RunBillCycle(now))
+                self.bus.handle(c.RunDunning(now))
             self.on_tick(now)

@@ -88,6 +88,7 @@ billing_account = Table(
     Column("currency", String(3), nullable=False),
     Column("opened_at", Float, nullable=False),
     Column("last_billed_at", Float),
+    Column("dunning_state", String(20), nullable=False),
 )
 product_order = Table(
     "product_order", metadata,
@@ -167,12 +168,16 @@ customer_bill = Table(
     Column("currency", String(3), nullable=False),
     Column("state", String(20), nullable=False),
     Column("amount", Money, nullable=False),
+    Column("due_at", Float),
+    Column("paid", Money, nullable=False),
+    Column("settled_at", Float),
+    Column("reminded_at", Float),
 )
 bill_line = Table(
     "bill_line", metadata,
     Column("id", String(30), primary_key=True),
     Column("bill_id", String(20), ForeignKey("customer_bill.id"), nullable=False),
-    Column("service_id", String(20), ForeignKey("service.id"), nullable=False),
+    Column("service_id", String(20), ForeignKey("service.id")),  # none for tax
     Column("kind", String(20), nullable=False),
     Column("description", Text, nullable=False),
     Column("quantity", BigInteger, nullable=False),
