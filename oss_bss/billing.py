@@ -66,11 +66,17 @@ def add_tax(bill: CustomerBill, percent: Decimal, name: str = "VAT") -> None:
                                f"{name} {percent}% of {net}", 0, to_cents(max(net, ZERO) * percent / 100)))  # fmt: skip
 
 
-def recurring_charge(price: Decimal, live_days: int, period_days: int) -> Decimal:
-    """The monthly price prorated to whole days, rounded to the cent."""
-    if live_days >= period_days:
-        return to_cents(price)
-    return to_cents(price * live_days / period_days)
+def recurring_charge(price: Decimal, first_day: int, end_day: int, period_days: int) -> Decimal:
+    """The monthly price for days [first_day, end_day) of a period of ``period_days``.
+
+    Rounded cumulatively: the cents of ``price x end / D`` less those of
+    ``price x first / D``. Charges for adjacent parts of a period therefore
+    add up to exactly the price, however the period is split.
+    """
+    first_day, end_day = max(0, first_day), min(end_day, period_days)
+    if end_day <= first_day:
+        return ZERO
+    return to_cents(price * end_day / period_days) - to_cents(price * first_day / period_days)
 
 
 def live_in(service: Service, start: float, end: float) -> bool:
@@ -90,6 +96,7 @@ def bill_account(
     calendar: Calendar,
     full_period_days: int,
     sla: Callable[[Service], tuple] | None = None,
+    cycle_start: float | None = None,
 ) -> CustomerBill:
     """Bill ``account`` for ``period`` (start, end) in seconds.
 
@@ -106,7 +113,9 @@ def bill_account(
             continue
         stopped = service.terminated_at if service.terminated_at is not None else end
         product = offering(service.offering_id)
-        live_days = calendar.whole_days(max(service.activated_at, start), min(stopped, end))
+        live_from = max(service.activated_at, start)
+        live_days = calendar.whole_days(live_from, min(stopped, end))
+        first_day = calendar.day_index(cycle_start if cycle_start is not None else start, live_from)
         n = len(bill.lines) + 1
         bill.lines.append(
             BillLine(
@@ -116,7 +125,7 @@ def bill_account(
                 "recurring",
                 f"{product.name}, {live_days} of {full_period_days} days",
                 live_days,
-                recurring_charge(product.monthly_price, live_days, full_period_days),
+                recurring_charge(product.monthly_price, first_day, first_day + live_days, full_period_days),
             )
         )
         micros, volume, records = usage(service)

@@ -305,6 +305,7 @@ class Operator:
                 cal,
                 cal.whole_days(cycle_start, cmd.at),
                 lambda s, begin=start: self._sla_breaches(s, begin, cmd.at, kpis[s.id]),
+                cycle_start,
             )
             add_tax(bill, self.tax_percent)
             bill.due_at = cmd.at + self.collections.policy.payment_terms

@@ -40,6 +40,10 @@ class Calendar:
     def day_of_month(self, at: float) -> int:
         return self.to_datetime(at).day
 
+    def day_index(self, origin: float, at: float) -> int:
+        """Calendar days from the day holding ``origin`` to the day holding ``at``."""
+        return (self.to_datetime(at).date() - self.to_datetime(origin).date()).days
+
     def whole_days(self, start: float, end: float) -> int:
         """Calendar days from the day holding ``start`` up to (excluding) the day holding ``end``.
 
