@@ -54,20 +54,21 @@ class Operator:
         *,
         epoch: datetime,
         currency: str,
-        bill_cycle_day: int = 1,
+        bill_cycle_day: int | list[int] = 1,
         archive: UsageArchive | None = None,
         thresholds: tuple[float, float] = (0.8, 0.7),
         tax_percent: Decimal = Decimal(0),
         dunning: DunningPolicy | None = None,
     ):
-        if not 1 <= bill_cycle_day <= 28:
+        days = [bill_cycle_day] if isinstance(bill_cycle_day, int) else list(bill_cycle_day)
+        if not days or not all(1 <= d <= 28 for d in days):
             raise ValidationError({"bill_cycle_day": "must be between 1 and 28"})
         self.bus = bus
         self.catalog = catalog
         self.network = network
         self.calendar = Calendar(epoch)
         self.currency = currency
-        self.bill_cycle_day = bill_cycle_day
+        self.bill_cycle_days = days  # new accounts take them in turn
         self.archive = archive if archive is not None else MemoryUsageArchive()
         self.records = Records()
         self._last_collection = 0.0
@@ -109,7 +110,8 @@ class Operator:
         r.customers[customer_id] = Customer(
             customer_id, cmd.name, cmd.segment, cmd.email, cmd.address, cmd.site, account_id, cmd.at
         )
-        r.accounts[account_id] = BillingAccount(account_id, customer_id, self.bill_cycle_day, self.currency, cmd.at)
+        cycle_day = self.bill_cycle_days[(len(r.accounts)) % len(self.bill_cycle_days)]
+        r.accounts[account_id] = BillingAccount(account_id, customer_id, cycle_day, self.currency, cmd.at)
         self.bus.emit(e.CustomerRegistered(cmd.at, customer_id, account_id, cmd.segment, cmd.site))
         return customer_id
 

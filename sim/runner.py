@@ -95,7 +95,7 @@ def run(
             archive = ParquetUsageArchive(work / "usage")
             operator = Operator(
                 bus, catalog, network, epoch=epoch, currency=spec.currency,
-                bill_cycle_day=spec.billing.cycle_day, archive=archive,
+                bill_cycle_day=spec.billing.cycle_days or spec.billing.cycle_day, archive=archive,
                 thresholds=(spec.topology.utilisation_alarm, spec.topology.utilisation_clear),
                 tax_percent=spec.billing.tax_percent,
                 dunning=DunningPolicy(spec.billing.payment_terms, spec.dunning.reminder_after,

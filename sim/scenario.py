@@ -247,6 +247,7 @@ class Ordering(Strict):
 
 class Billing(Strict):
     cycle_day: Annotated[int, Field(ge=1, le=28)] = 1
+    cycle_days: list[Annotated[int, Field(ge=1, le=28)]] | None = None  # accounts spread over these, in turn
     tax_percent: Annotated[Decimal, Field(ge=0, le=100, decimal_places=4)] = Decimal(0)
     payment_terms: PositiveDuration = 14 * 86_400.0  # due this long after the bill is issued
 

@@ -138,3 +138,20 @@ def test_link_events_change_the_operational_state_of_the_services_on_it(world):
     assert svc.operational_state == "up"
     changes = [x for x in log if isinstance(x, e.ServiceStateChanged)]
     assert [(x.operational_state, x.at) for x in changes] == [("down", 50.0), ("up", 90.0)]
+
+
+def test_accounts_spread_over_several_bill_cycle_days_are_billed_on_theirs():
+    bus = MessageBus()
+    net = FakeNetwork()
+    catalog = Catalog([ProductOffering("fibre", "Fibre", 10**8, Decimal("30.00"), Decimal("0"))])
+    op = Operator(bus, catalog, net, epoch=EPOCH, currency="EUR", bill_cycle_day=[1, 15])
+    for i in range(4):
+        order(bus, 0.0)
+        bus.handle(c.CompleteWorkOrder(DAY, list(op.records.work_orders)[-1]))
+    assert [a.bill_cycle_day for a in op.records.accounts.values()] == [1, 15, 1, 15]
+    mid_april = bus.handle(c.RunBillCycle(14 * DAY))  # 15 April: the day-15 accounts, 14 of 30 days
+    assert [op.records.bills[b].billing_account_id for b in mid_april] == ["ACC-000002", "ACC-000004"]
+    assert {op.records.bills[b].lines[0].amount for b in mid_april} == {Decimal("12.58")}  # 13 of 31 days (15 March - 15 April)
+    may = bus.handle(c.RunBillCycle(30 * DAY))  # 1 May: the day-1 accounts
+    assert [op.records.bills[b].billing_account_id for b in may] == ["ACC-000001", "ACC-000003"]
+    assert {op.records.bills[b].lines[0].amount for b in may} == {Decimal("29.00")}  # 2 to 30 April
