@@ -142,5 +142,49 @@ def main(
         raise typer.Exit(130) from None
 
 
+tools = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help="Work with finished runs.")
+
+
+@tools.command("invoice")
+def invoice(
+    rundir: Annotated[Path, typer.Argument(help="A run's folder.", show_default=False)],
+    bill_id: Annotated[str, typer.Argument(help="The bill's id, e.g. BILL-000001.", show_default=False)],
+    out: Annotated[Optional[Path], typer.Option(help="Write the page here [default: print it].")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The TMF678 CustomerBill instead of the page.")] = False,
+    db: Annotated[Optional[str], typer.Option(help="The run's database URL, if not run.db in the folder.")] = None,
+) -> None:
+    """An invoice from what the run stored: a page a customer can read, or TMF678 JSON."""
+    import json
+
+    from oss_bss.adapters import invoices
+
+    try:
+        summary_file = rundir / "summary.json"
+        if not summary_file.is_file():
+            raise TelcolabError(f"{rundir}: not a run folder (no summary.json)")
+        summary = json.loads(summary_file.read_text())
+        stored = invoices.load(db or f"sqlite:///{rundir / 'run.db'}", bill_id, invoices.epoch_of(summary["start"]))
+        text = json.dumps(invoices.tmf678(stored), indent=2) if as_json else invoices.html(stored)
+        if out is None:
+            print(text)
+        else:
+            out.write_text(text, encoding="utf-8")
+            err_console.print(str(out), highlight=False)
+    except TelcolabError as exc:
+        err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+TOOLS = {"invoice"}
+
+
+def entry() -> int | None:
+    """``run_scenario.py SCENARIO ...`` runs a scenario; ``run_scenario.py invoice ...`` and
+    the other tools work with finished runs."""
+    if len(sys.argv) > 1 and sys.argv[1] in TOOLS:
+        return tools(args=sys.argv[2:], prog_name=f"run_scenario.py {sys.argv[1]}")
+    return app()
+
+
 if __name__ == "__main__":
-    sys.exit(app())
+    sys.exit(entry())

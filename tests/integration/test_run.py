@@ -122,3 +122,23 @@ def test_a_database_url_puts_the_records_there(cli, write_scenario, tmp_path):
     # A database that already holds a run is refused rather than mixed.
     again = cli(path, "--out", tmp_path / "run2", "--db", url, "-q")
     assert again.returncode == 2 and "already holds a run" in again.stderr
+
+
+def test_an_invoice_is_reproduced_from_the_stored_run_as_a_page_and_as_tmf678(quickstart, cli, tmp_path):
+    with db(quickstart.folder) as con:
+        bill_id, amount, customer_id = con.execute("select id, amount, customer_id from customer_bill limit 1").fetchone()
+        name = con.execute("select name from customer where id = ?", (customer_id,)).fetchone()[0]
+        lines = con.execute("select description, amount from bill_line where bill_id = ?", (bill_id,)).fetchall()
+    result = cli("invoice", quickstart.folder, bill_id, "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["@type"] == "CustomerBill" and doc["id"] == bill_id and doc["href"].endswith(f"/customerBill/{bill_id}")
+    assert Decimal(str(doc["amountDue"]["value"])) == Decimal(amount)
+    assert len(doc["appliedCustomerBillingRate"]) == len(lines)
+    page = tmp_path / "invoice.html"
+    assert cli("invoice", quickstart.folder, bill_id, "--out", page).returncode == 0
+    text = page.read_text()
+    assert name.replace("&", "&amp;").replace("'", "&#39;") in text and f"{amount} EUR" in text
+    assert all(description in text for description, _ in lines)
+    missing = cli("invoice", quickstart.folder, "BILL-999999")
+    assert missing.returncode == 2 and "not found" in missing.stderr and "Traceback" not in missing.stderr
