@@ -154,6 +154,9 @@ class NetworkPort(Protocol):
     def collect_kpis(self, at: float) -> KpiBatch:
         """Link and service performance since the previous collection, up to ``at``."""
 
+    def usage_totals(self) -> tuple[np.ndarray, np.ndarray]:
+        """(network handles, bytes) the network has counted for each service since it started."""
+
 
 class UsageArchive(Protocol):
     """Keeps rated usage records (columnar) for re-rating and audit."""

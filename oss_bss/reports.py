@@ -9,7 +9,10 @@
 
 from __future__ import annotations
 
-from oss_bss.money import ZERO
+import numpy as np
+
+from oss_bss.money import ZERO, from_micros, to_cents
+from oss_bss.usage import rate
 
 
 def revenue_report(operator, now: float) -> dict:
@@ -36,3 +39,36 @@ def revenue_report(operator, now: float) -> dict:
         "dso_days": round(float(receivable / invoiced) * days, 2) if invoiced > 0 else 0.0,
         "aged_debt": {k: format(v, "f") for k, v in aged.items()},
     }
+
+
+def revenue_assurance(operator, listed: int = 20) -> dict:
+    """Usage the network counted against usage rated, per service; the difference is leakage.
+
+    Leakage is valued at each service's tariff; services the inventory does
+    not know are listed with their network handle.
+    """
+    r = operator.records
+    refs, counted = operator.network.usage_totals()
+    keys = r.services.keys_for_refs(refs)
+    r.usage.ensure(max(int(keys.max()) if len(keys) else 0, 0))
+    known = keys >= 0
+    rated = np.zeros(len(refs), dtype=np.int64)
+    rated[known] = r.usage.rated_bytes[keys[known]]
+    missing = counted - rated
+    price = np.zeros(len(refs), dtype=np.int64)
+    price[known] = r.usage.micros_per_gb[keys[known]]
+    value = rate(np.maximum(missing, 0), price)
+    leaking = np.flatnonzero(missing != 0)
+    worst = leaking[np.argsort(-value[leaking], kind="stable")][:listed]
+    return {
+        "measured_bytes": int(counted.sum()),
+        "rated_bytes": int(rated.sum()),
+        "leakage": format(to_cents(from_micros(int(value.sum()))), "f"),
+        "services_with_leakage": int(len(leaking)),
+        "listed": [
+            {"service_id": r.services.by_key[keys[i]].id if keys[i] >= 0 else None, "network_ref": int(refs[i]),
+             "measured_bytes": int(counted[i]), "rated_bytes": int(rated[i]),
+             "leakage": format(to_cents(from_micros(int(value[i]))), "f")}
+            for i in worst
+        ],
+    }  # fmt: skip

@@ -127,6 +127,7 @@ class UsageLedger:
         self.open_micros = np.zeros(capacity, dtype=np.int64)
         self.open_bytes = np.zeros(capacity, dtype=np.int64)
         self.open_records = np.zeros(capacity, dtype=np.int64)
+        self.rated_bytes = np.zeros(capacity, dtype=np.int64)  # ever rated, per service (revenue assurance)
         self.records = 0
         self.volume_bytes = 0
         self.charge_micros = 0
@@ -138,7 +139,7 @@ class UsageLedger:
         if key < size:
             return
         new = max(key + 1, 2 * size)
-        for name in ("micros_per_gb", "billable", "open_micros", "open_bytes", "open_records"):
+        for name in ("micros_per_gb", "billable", "open_micros", "open_bytes", "open_records", "rated_bytes"):
             old = getattr(self, name)
             grown = np.zeros(new, dtype=old.dtype)
             grown[:size] = old
@@ -152,6 +153,7 @@ class UsageLedger:
         """Rate accepted records and add them to each service's open balance."""
         keys = mediated.service_key
         charges = rate(mediated.volume_bytes, self.micros_per_gb[keys])
+        np.add.at(self.rated_bytes, keys, mediated.volume_bytes)
         if mediated.unique_keys:
             self.open_micros[keys] += charges
             self.open_bytes[keys] += mediated.volume_bytes

@@ -125,6 +125,7 @@ class SimulatedNetwork:
         self._down_acc = np.zeros(1024)  # by ref: outage seconds closed since the interval started
         self._interval_start = 0.0
         self._counters = np.zeros(1024, dtype=np.int64)  # bytes since the last usage collection
+        self._totals = np.zeros(1024, dtype=np.int64)  # bytes ever carried, for revenue assurance
         self._interval = np.zeros(1024, dtype=np.int64)  # bytes since the last measurement
         self._last_collection = 0.0
         self._last_measure = 0.0
@@ -216,6 +217,10 @@ class SimulatedNetwork:
         self._last_collection = at
         return UsageBatch(refs, start, np.full(len(refs), float(at)), volume)
 
+    def usage_totals(self) -> tuple[np.ndarray, np.ndarray]:
+        refs = np.flatnonzero(self._totals).astype(np.int64)
+        return refs, self._totals[refs].copy()
+
     # -- the world's side: traffic ---------------------------------------
 
     def carry(
@@ -241,6 +246,7 @@ class SimulatedNetwork:
             self._interval_start = end
         np.add.at(self._counters, refs, carried)
         np.add.at(self._interval, refs, carried)
+        np.add.at(self._totals, refs, carried)
         return carried
 
     def collect_kpis(self, at: float) -> KpiBatch:
@@ -465,7 +471,8 @@ class SimulatedNetwork:
         if ref < len(self._carrying):
             return
         size = max(ref + 1, 2 * len(self._carrying))
-        for name in ("_carrying", "_admitted", "_counters", "_interval", "_down_from", "_down_acc", "_active_from"):
+        for name in ("_carrying", "_admitted", "_counters", "_interval", "_down_from", "_down_acc", "_active_from",
+                     "_totals"):
             old = getattr(self, name)
             new = np.full(size, np.nan) if name == "_down_from" else np.zeros(size, dtype=old.dtype)
             new[: len(old)] = old

@@ -22,7 +22,7 @@ from oss_bss.adapters.usage_files import ParquetUsageArchive
 from oss_bss.bus import MessageBus
 from oss_bss.catalog import Catalog, ProductOffering
 from oss_bss.dunning import DunningPolicy
-from oss_bss.reports import revenue_report
+from oss_bss.reports import revenue_assurance, revenue_report
 from oss_bss.sla import SlaTemplate
 from oss_bss.money import ZERO, to_cents
 from oss_bss.operator import Operator
@@ -184,6 +184,7 @@ def summarise(spec: Scenario, topology_name: str, operator: Operator, log: Event
             "unbilled_usage": format(to_cents(operator.unbilled()), "f"),
             **revenue_report(operator, spec.duration_seconds),
         },
+        "revenue_assurance": revenue_assurance(operator),
         "churn": {"rate": round(sum(c.state == "churned" for c in r.customers.values()) / len(r.customers), 6)
                   if r.customers else 0.0},  # fmt: skip
         "dunning": {

@@ -155,3 +155,24 @@ def test_accounts_spread_over_several_bill_cycle_days_are_billed_on_theirs():
     may = bus.handle(c.RunBillCycle(30 * DAY))  # 1 May: the day-1 accounts
     assert [op.records.bills[b].billing_account_id for b in may] == ["ACC-000001", "ACC-000003"]
     assert {op.records.bills[b].lines[0].amount for b in may} == {Decimal("29.00")}  # 2 to 30 April
+
+
+def test_revenue_assurance_finds_usage_the_network_counted_but_nobody_rated(world):
+    from oss_bss.reports import revenue_assurance
+
+    op, bus, network, log = world
+    order(bus, 0.0)
+    bus.handle(c.CompleteWorkOrder(1.0, next(iter(op.records.work_orders))))
+    ref = next(iter(network.active.values()))
+    network.report([ref], [0.0], [3600.0], [4 * 10**9])
+    bus.handle(c.CollectUsage(3600.0))
+    clean = revenue_assurance(op)
+    assert clean["leakage"] == "0.00" and clean["measured_bytes"] == clean["rated_bytes"] == 4 * 10**9
+    # Counters the network kept but mediation never saw (a lost batch): leakage.
+    network.counted[ref] += 2 * 10**9
+    network.counted[999] = 10**9  # and usage of a handle the inventory does not know
+    leak = revenue_assurance(op)
+    assert leak["leakage"] == "1.00"  # 2 GB at 0.50 per GB; the unknown handle has no tariff
+    assert leak["services_with_leakage"] == 2
+    assert leak["listed"][0]["service_id"] == op.records.services.by_key[0].id
+    assert leak["listed"][1]["service_id"] is None and leak["listed"][1]["network_ref"] == 999
