@@ -49,3 +49,20 @@ def write_scenario(tmp_path):
         return path
 
     return write
+
+
+def read_events(folder: Path, kind: str | None = None) -> list[dict]:
+    """The run's events.jsonl, optionally only events of one type."""
+    import json
+
+    rows = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    return [r for r in rows if kind is None or r["type"] == kind]
+
+
+def run_library_scenario(name: str, tmp_path_factory):
+    """Run ``scenarios/<name>.yaml`` into a temporary folder; (result, its events)."""
+    from sim import runner
+    from sim.scenario import load_scenario
+
+    result = runner.run(load_scenario(SCENARIOS / f"{name}.yaml"), tmp_path_factory.mktemp(name) / "run")
+    return result, read_events(result.folder)

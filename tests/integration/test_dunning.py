@@ -1,6 +1,5 @@
 """scenarios/dunning.yaml: bills to cash, or to suspension in the network and back."""
 
-import json
 import sqlite3
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
@@ -9,18 +8,14 @@ import numpy as np
 import pytest
 
 from oss_bss.adapters.usage_files import load as load_usage
-from sim import runner
-from sim.scenario import load_scenario
-from tests.conftest import SCENARIOS
+from tests.conftest import run_library_scenario
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    result = runner.run(load_scenario(SCENARIOS / "dunning.yaml"), tmp_path_factory.mktemp("dn") / "run")
-    rows = [json.loads(line) for line in (result.folder / "events.jsonl").read_text().splitlines()]
-    return result, rows
+    return run_library_scenario("dunning", tmp_path_factory)
 
 
 def of(rows, kind):

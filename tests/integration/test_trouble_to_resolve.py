@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 
 from oss_bss.adapters.usage_files import load as load_usage
-from sim import runner
-from sim.scenario import load_scenario
-from tests.conftest import SCENARIOS
+from tests.conftest import run_library_scenario
 
 pytestmark = pytest.mark.integration
 CUT = "2026-04-14T10:15:00Z"
@@ -18,9 +16,7 @@ CUT = "2026-04-14T10:15:00Z"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    result = runner.run(load_scenario(SCENARIOS / "fiber-cut-sla.yaml"), tmp_path_factory.mktemp("fc") / "run")
-    rows = [json.loads(line) for line in (result.folder / "events.jsonl").read_text().splitlines()]
-    return result, rows
+    return run_library_scenario("fiber-cut-sla", tmp_path_factory)
 
 
 def of(rows, kind):
