@@ -97,6 +97,7 @@ def bill_account(
     full_period_days: int,
     sla: Callable[[Service], tuple] | None = None,
     cycle_start: float | None = None,
+    late: Callable[[Service], tuple[int, int, int]] | None = None,
 ) -> CustomerBill:
     """Bill ``account`` for ``period`` (start, end) in seconds.
 
@@ -141,6 +142,14 @@ def bill_account(
                     to_cents(from_micros(micros)),
                 )
             )
+        if late is not None:
+            micros, volume, records = late(service)
+            if records:
+                bill.lines.append(
+                    BillLine(f"{bill_id}-{len(bill.lines) + 1}", bill_id, service.id, "usage",
+                             f"Late data usage of earlier periods, {volume / 1e9:.3f} GB in {records} records",
+                             volume, to_cents(from_micros(micros)))  # fmt: skip
+                )
         template, breaches = sla(service) if sla is not None else (None, [])
         if breaches:
             share = min(Decimal(100), template.credit_percent * len(breaches)) / 100

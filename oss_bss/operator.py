@@ -260,6 +260,8 @@ class Operator:
         rated = r.usage.rate(mediated)
         if len(rated):
             self.archive.append(rated)
+        if len(mediated.rejected_index):  # kept, with their reason, for audit
+            self.archive.reject(batch, keys, mediated.rejected_index, mediated.rejected_reason)
         start, self._last_collection = self._last_collection, cmd.at
         self.bus.emit(
             e.UsageRated(
@@ -302,12 +304,13 @@ class Operator:
                 account,
                 services,
                 self.catalog.get,
-                lambda s: r.usage.close(s.key),
+                lambda s: r.usage.close(s.key, cmd.at),
                 (start, cmd.at),
                 cal,
                 cal.whole_days(cycle_start, cmd.at),
                 lambda s, begin=start: self._sla_breaches(s, begin, cmd.at, kpis[s.id]),
                 cycle_start,
+                lambda s: r.usage.close_late(s.key),
             )
             add_tax(bill, self.tax_percent)
             bill.due_at = cmd.at + self.collections.policy.payment_terms

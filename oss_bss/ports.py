@@ -159,9 +159,11 @@ class NetworkPort(Protocol):
 
 
 class UsageArchive(Protocol):
-    """Keeps rated usage records (columnar) for re-rating and audit."""
+    """Keeps rated usage records (columnar) for re-rating and audit, and the rejected ones."""
 
     def append(self, records: "RatedUsage") -> None: ...
+
+    def reject(self, batch: UsageBatch, keys: np.ndarray, rows: np.ndarray, reasons: np.ndarray) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,10 @@ class MemoryUsageArchive:
 
     def __init__(self) -> None:
         self.batches: list[RatedUsage] = []
+        self.rejected: list[tuple] = []
 
     def append(self, records: RatedUsage) -> None:
         self.batches.append(records)
+
+    def reject(self, batch: UsageBatch, keys: np.ndarray, rows: np.ndarray, reasons: np.ndarray) -> None:
+        self.rejected.append((batch, keys[rows], rows, reasons))

@@ -36,6 +36,8 @@ class Mediated:
     volume_bytes: np.ndarray
     rejected: dict[str, int] = field(default_factory=dict)
     unique_keys: bool = False  # no service appears twice (then plain fancy indexing sums exactly)
+    rejected_index: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # rows of the batch
+    rejected_reason: np.ndarray = field(default_factory=lambda: np.empty(0, np.int8))  # index into REJECT_REASONS
 
     @property
     def rejected_total(self) -> int:
@@ -83,13 +85,18 @@ def mediate(batch: UsageBatch, keys: np.ndarray, billable: np.ndarray) -> Mediat
     if dup.any():
         kept = np.flatnonzero(ok)[~dup]
         k, st = keys[kept], batch.start[kept]
-    rejected = {
-        "unknown_service": int(np.count_nonzero(~known)),
-        "not_billable": int(np.count_nonzero(known & ~is_billable)),
-        "bad_interval": int(np.count_nonzero(bad)),
-        "negative_volume": int(np.count_nonzero(negative)),
-        "duplicate": int(np.count_nonzero(dup)),
-    }
+    if isinstance(kept, slice) and not dup.any():  # every record passed: nothing to explain
+        rejected, rejected_index, reasons = {}, np.empty(0, np.int64), np.empty(0, np.int8)
+    else:
+        dup_rows = np.zeros(len(keys), dtype=bool)
+        dup_rows[np.flatnonzero(ok)[dup]] = True
+        masks = (~known, known & ~is_billable, bad, negative, dup_rows)  # in REJECT_REASONS order
+        rejected = {name: int(np.count_nonzero(m)) for name, m in zip(REJECT_REASONS, masks)}
+        reason = np.full(len(keys), -1, dtype=np.int8)
+        for code, m in enumerate(masks):
+            reason[m & (reason < 0)] = code
+        rejected_index = np.flatnonzero(reason >= 0)
+        reasons = reason[rejected_index]
     unique = len(k) == 0 or not dup.any() and int(np.bincount(k).max()) <= 1
     return Mediated(
         service_key=k,
@@ -98,6 +105,8 @@ def mediate(batch: UsageBatch, keys: np.ndarray, billable: np.ndarray) -> Mediat
         volume_bytes=batch.volume_bytes[kept],
         rejected={r: n for r, n in rejected.items() if n},
         unique_keys=unique,
+        rejected_index=rejected_index,
+        rejected_reason=reasons,
     )
 
 
@@ -128,6 +137,12 @@ class UsageLedger:
         self.open_bytes = np.zeros(capacity, dtype=np.int64)
         self.open_records = np.zeros(capacity, dtype=np.int64)
         self.rated_bytes = np.zeros(capacity, dtype=np.int64)  # ever rated, per service (revenue assurance)
+        # Late records: usage of a period already billed, billed apart on the next bill.
+        self.billed_until = np.full(capacity, -np.inf)  # end of the last billed period, per service
+        self.late_micros = np.zeros(capacity, dtype=np.int64)
+        self.late_bytes = np.zeros(capacity, dtype=np.int64)
+        self.late_records = np.zeros(capacity, dtype=np.int64)
+        self.late = 0
         self.records = 0
         self.volume_bytes = 0
         self.charge_micros = 0
@@ -139,9 +154,10 @@ class UsageLedger:
         if key < size:
             return
         new = max(key + 1, 2 * size)
-        for name in ("micros_per_gb", "billable", "open_micros", "open_bytes", "open_records", "rated_bytes"):
+        for name in ("micros_per_gb", "billable", "open_micros", "open_bytes", "open_records", "rated_bytes",
+                     "billed_until", "late_micros", "late_bytes", "late_records"):
             old = getattr(self, name)
-            grown = np.zeros(new, dtype=old.dtype)
+            grown = np.full(new, -np.inf) if name == "billed_until" else np.zeros(new, dtype=old.dtype)
             grown[:size] = old
             setattr(self, name, grown)
 
@@ -152,9 +168,23 @@ class UsageLedger:
     def rate(self, mediated: Mediated) -> RatedUsage:
         """Rate accepted records and add them to each service's open balance."""
         keys = mediated.service_key
-        charges = rate(mediated.volume_bytes, self.micros_per_gb[keys])
-        np.add.at(self.rated_bytes, keys, mediated.volume_bytes)
+        charges = rated_charges = rate(mediated.volume_bytes, self.micros_per_gb[keys])
         if mediated.unique_keys:
+            self.rated_bytes[keys] += mediated.volume_bytes
+        else:
+            np.add.at(self.rated_bytes, keys, mediated.volume_bytes)
+        late = mediated.start < self.billed_until[keys]
+        if late.any():  # for a period already billed: kept apart, billed as late usage
+            lk = keys[late]
+            np.add.at(self.late_micros, lk, charges[late])
+            np.add.at(self.late_bytes, lk, mediated.volume_bytes[late])
+            np.add.at(self.late_records, lk, 1)
+            self.late += int(late.sum())
+            keys, charges, volume = keys[~late], charges[~late], mediated.volume_bytes[~late]
+            np.add.at(self.open_micros, keys, charges)
+            np.add.at(self.open_bytes, keys, volume)
+            np.add.at(self.open_records, keys, 1)
+        elif mediated.unique_keys:
             self.open_micros[keys] += charges
             self.open_bytes[keys] += mediated.volume_bytes
             self.open_records[keys] += 1
@@ -162,21 +192,34 @@ class UsageLedger:
             np.add.at(self.open_micros, keys, charges)
             np.add.at(self.open_bytes, keys, mediated.volume_bytes)
             np.add.at(self.open_records, keys, 1)
-        self.records += len(keys)
+        self.records += len(mediated.service_key)
         self.volume_bytes += int(mediated.volume_bytes.sum())
-        self.charge_micros += int(charges.sum())
+        self.charge_micros += int(rated_charges.sum())
         for reason, n in mediated.rejected.items():
             self.rejected[reason] = self.rejected.get(reason, 0) + n
-        return RatedUsage(keys, mediated.start, mediated.end, mediated.volume_bytes, charges)
+        return RatedUsage(mediated.service_key, mediated.start, mediated.end, mediated.volume_bytes, rated_charges)
 
-    def close(self, key: int) -> tuple[int, int, int]:
-        """Take (micros, bytes, records) rated for ``key`` since its last bill and reset them."""
+    def close(self, key: int, period_end: float | None = None) -> tuple[int, int, int]:
+        """Take (micros, bytes, records) rated for ``key`` since its last bill and reset them.
+
+        With ``period_end``, records of intervals before it that arrive later are late.
+        """
         if key >= len(self.open_micros):
             return 0, 0, 0
         taken = int(self.open_micros[key]), int(self.open_bytes[key]), int(self.open_records[key])
         self.open_micros[key] = self.open_bytes[key] = self.open_records[key] = 0
+        if period_end is not None:
+            self.billed_until[key] = period_end
+        return taken
+
+    def close_late(self, key: int) -> tuple[int, int, int]:
+        """Take the late (micros, bytes, records) of ``key`` and reset them."""
+        if key >= len(self.late_micros):
+            return 0, 0, 0
+        taken = int(self.late_micros[key]), int(self.late_bytes[key]), int(self.late_records[key])
+        self.late_micros[key] = self.late_bytes[key] = self.late_records[key] = 0
         return taken
 
     @property
     def unbilled_micros(self) -> int:
-        return int(self.open_micros.sum())
+        return int(self.open_micros.sum() + self.late_micros.sum())

@@ -27,6 +27,11 @@ SCHEMA = pa.schema(
      ("volume_bytes", pa.int64()), ("charge_micros", pa.int64())]
 )  # fmt: skip
 FILE = "rated.parquet"
+REJECTED = "rejected.parquet"
+REJECTED_SCHEMA = pa.schema(
+    [("network_ref", pa.int64()), ("service_key", pa.int64()), ("start", pa.float64()), ("end", pa.float64()),
+     ("volume_bytes", pa.int64()), ("reason", pa.string())]
+)  # fmt: skip
 DAY = 86_400.0
 
 
@@ -37,6 +42,7 @@ class ParquetUsageArchive:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._writer = pq.ParquetWriter(self.folder / FILE, SCHEMA, compression="snappy")
+        self._rejected: list[pa.Table] = []
         self._day: int | None = None
         self._buffer: list[RatedUsage] = []
 
@@ -54,9 +60,21 @@ class ParquetUsageArchive:
         self._writer.write_table(pa.Table.from_arrays(columns, schema=SCHEMA))
         self._buffer = []
 
+    def reject(self, batch, keys: np.ndarray, rows: np.ndarray, reasons: np.ndarray) -> None:
+        from oss_bss.usage import REJECT_REASONS
+
+        names = np.array(REJECT_REASONS, dtype=object)[reasons]
+        self._rejected.append(pa.Table.from_arrays(
+            [pa.array(batch.network_ref[rows]), pa.array(keys[rows]), pa.array(batch.start[rows]),
+             pa.array(batch.end[rows]), pa.array(batch.volume_bytes[rows]), pa.array(names.tolist(), pa.string())],
+            schema=REJECTED_SCHEMA,
+        ))  # fmt: skip
+
     def close(self) -> None:
         self.flush()
         self._writer.close()
+        if self._rejected:
+            pq.write_table(pa.concat_tables(self._rejected), self.folder / REJECTED, compression="snappy")
 
 
 def load(folder: Path) -> dict[str, np.ndarray]:

@@ -176,3 +176,43 @@ def test_revenue_assurance_finds_usage_the_network_counted_but_nobody_rated(worl
     assert leak["services_with_leakage"] == 2
     assert leak["listed"][0]["service_id"] == op.records.services.by_key[0].id
     assert leak["listed"][1]["service_id"] is None and leak["listed"][1]["network_ref"] == 999
+
+
+def test_a_late_record_for_a_billed_period_is_billed_apart_on_the_next_bill(world):
+    op, bus, network, log = world
+    order(bus, 0.0)
+    bus.handle(c.CompleteWorkOrder(1.0, next(iter(op.records.work_orders))))
+    ref = next(iter(network.active.values()))
+    network.report([ref], [DAY], [DAY + 3600], [2 * 10**9])
+    bus.handle(c.CollectUsage(DAY + 3600))
+    (april,) = bus.handle(c.RunBillCycle(30 * DAY))  # 1 May
+    assert [line.description.split(",")[0] for line in op.records.bills[april].lines if line.kind == "usage"] == ["Data usage"]
+    # A record of 2 April arrives on 3 May, out of order with one of 2 May.
+    network.report([ref, ref], [31 * DAY, DAY], [31 * DAY + 3600, DAY + 3600], [10**9, 4 * 10**9])
+    bus.handle(c.CollectUsage(32 * DAY))
+    assert op.records.usage.late == 1
+    (may,) = bus.handle(c.RunBillCycle(61 * DAY))  # 1 June
+    usage = {line.description.split(",")[0]: line for line in op.records.bills[may].lines if line.kind == "usage"}
+    assert usage["Data usage"].quantity == 10**9 and usage["Data usage"].amount == Decimal("0.50")
+    assert usage["Late data usage of earlier periods"].quantity == 4 * 10**9
+    assert usage["Late data usage of earlier periods"].amount == Decimal("2.00")
+
+
+def test_rejected_records_are_kept_with_their_reason(tmp_path):
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from oss_bss.adapters.usage_files import ParquetUsageArchive
+    from oss_bss.ports import UsageBatch
+    from oss_bss.usage import mediate
+
+    batch = UsageBatch(np.array([7, 1, 2, 2]), np.array([0.0, 0, 0, 0]), np.array([3600.0, 3600, 0, 3600]),
+                       np.array([5, 6, 7, 8]))  # fmt: skip
+    keys = np.array([-1, 0, 1, 1])
+    m = mediate(batch, keys, np.array([True, True]))
+    archive = ParquetUsageArchive(tmp_path)
+    archive.reject(batch, keys, m.rejected_index, m.rejected_reason)
+    archive.close()
+    rows = pq.read_table(tmp_path / "rejected.parquet").to_pylist()
+    assert [(r["network_ref"], r["reason"]) for r in rows] == [(7, "unknown_service"), (2, "bad_interval")]
+    assert m.rejected == {"unknown_service": 1, "bad_interval": 1}
