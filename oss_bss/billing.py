@@ -113,27 +113,31 @@ def bill_account(
         if not live_in(service, start, end):
             continue
         stopped = service.terminated_at if service.terminated_at is not None else end
-        product = offering(service.offering_id)
-        live_from = max(service.activated_at, start)
-        live_days = calendar.whole_days(live_from, min(stopped, end))
-        first_day = calendar.day_index(cycle_start if cycle_start is not None else start, live_from)
-        n = len(bill.lines) + 1
-        bill.lines.append(
-            BillLine(
-                f"{bill_id}-{n}",
-                bill_id,
-                service.id,
-                "recurring",
-                f"{product.name}, {live_days} of {full_period_days} days",
-                live_days,
-                recurring_charge(product.monthly_price, first_day, first_day + live_days, full_period_days),
+        origin = cycle_start if cycle_start is not None else start
+        live_from, live_to = max(service.activated_at, start), min(stopped, end)
+        first = calendar.day_index(origin, live_from)
+        last = first + calendar.whole_days(live_from, live_to)
+        # A modify splits the live days: the day of a change belongs to the new offering.
+        bounds, offers = [first], [service.offering_at(live_from)]
+        for until, _ in service.offering_history:
+            if live_from < until < live_to:
+                bounds.append(min(max(calendar.day_index(origin, until), first), last))
+                offers.append(service.offering_at(until))
+        bounds.append(last)
+        for (a, b), offering_id in zip(zip(bounds, bounds[1:]), offers):
+            if b <= a:
+                continue
+            product = offering(offering_id)
+            bill.lines.append(
+                BillLine(f"{bill_id}-{len(bill.lines) + 1}", bill_id, service.id, "recurring",
+                         f"{product.name}, {b - a} of {full_period_days} days", b - a,
+                         recurring_charge(product.monthly_price, a, b, full_period_days))  # fmt: skip
             )
-        )
         micros, volume, records = usage(service)
         if records:
             bill.lines.append(
                 BillLine(
-                    f"{bill_id}-{n + 1}",
+                    f"{bill_id}-{len(bill.lines) + 1}",
                     bill_id,
                     service.id,
                     "usage",
@@ -152,6 +156,7 @@ def bill_account(
                 )
         template, breaches = sla(service) if sla is not None else (None, [])
         if breaches:
+            product = offering(service.offering_id)
             share = min(Decimal(100), template.credit_percent * len(breaches)) / 100
             what = "; ".join(f"{b.metric} {b.measured} against {b.target}" for b in breaches)
             bill.lines.append(

@@ -82,3 +82,18 @@ class RecordPayment(Command):
 @dataclass(frozen=True, slots=True)
 class RunDunning(Command):
     """Walk the overdue bills up the dunning ladder (daily)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModifyService(Command):
+    """Move a live service to another offering (an upgrade or downgrade of its speed)."""
+
+    service_id: str
+    offering_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelService(Command):
+    """The customer ends a service: it stops in the network and is billed to the day."""
+
+    service_id: str

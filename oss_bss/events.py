@@ -334,3 +334,20 @@ class ServiceTerminated(Event):
 class CustomerChurned(Event):
     customer_id: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceModified(Event):
+    service_id: str
+    customer_id: str
+    from_offering_id: str
+    to_offering_id: str
+    bandwidth_bps: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceModificationRefused(Event):
+    service_id: str
+    customer_id: str
+    to_offering_id: str
+    reason: str

@@ -7,7 +7,7 @@ service (``network_ref``) to that key in one array look-up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,6 +32,15 @@ class Service:
     links: tuple[str, ...] = ()
     activated_at: float | None = None
     terminated_at: float | None = None
+    # Earlier offerings, newest last: (until, offering id). The current one is offering_id.
+    offering_history: list[tuple[float, str]] = field(default_factory=list)
+
+    def offering_at(self, at: float) -> str:
+        """The offering in force at ``at`` (a change takes effect at its instant)."""
+        for until, offering in self.offering_history:
+            if until > at:
+                return offering
+        return self.offering_id
 
 
 class ServiceInventory:

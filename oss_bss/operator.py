@@ -28,7 +28,7 @@ from oss_bss.billing import add_tax, bill_account, live_in
 from oss_bss.dunning import Collections, DunningPolicy
 from oss_bss.bus import MessageBus
 from oss_bss.catalog import Catalog
-from oss_bss.errors import ValidationError
+from oss_bss.errors import InvalidTransition, ValidationError
 from oss_bss.inventory import Service, resources_from
 from oss_bss.lifecycle import PRODUCT_ORDER, SERVICE, SERVICE_ORDER, WORK_ORDER
 from oss_bss.money import ZERO, from_micros, to_cents
@@ -87,6 +87,8 @@ class Operator:
         bus.register(c.SubmitProductOrder, self.submit_product_order)
         bus.register(c.CompleteWorkOrder, self.complete_work_order)
         bus.register(c.StartWorkOrder, self.start_work_order)
+        bus.register(c.ModifyService, self.modify_service)
+        bus.register(c.CancelService, self.cancel_service)
         bus.register(c.CollectUsage, self.collect_usage)
         bus.register(c.RunBillCycle, self.run_bill_cycle)
         bus.register(c.CollectKpis, self.collect_kpis)
@@ -214,6 +216,40 @@ class Operator:
         order.completed_at = event.at
         order.failure_code, order.failure_reason = event.code, event.reason
         self.bus.emit(e.ProductOrderFailed(event.at, order.id, order.customer_id, event.code, event.reason))
+
+    # -- lifecycle changes ---------------------------------------------------
+
+    def modify_service(self, cmd: c.ModifyService) -> bool:
+        """Change a live service's offering; the network re-provisions its bandwidth, or refuses."""
+        r = self.records
+        service = r.services.get(cmd.service_id)
+        new = self.catalog.get(cmd.offering_id)
+        if service.state != "active":
+            raise InvalidTransition("Service", service.id, service.state, f"modified to {new.id}")
+        result = self.network.modify(service.id, new.bandwidth_bps, cmd.at)
+        if not result.ok:
+            self.bus.emit(e.ServiceModificationRefused(cmd.at, service.id, service.customer_id, new.id, result.reason))
+            return False
+        old = service.offering_id
+        service.offering_history.append((cmd.at, old))
+        service.offering_id, service.bandwidth_bps = new.id, new.bandwidth_bps
+        r.usage.set_tariff(service.key, new.usage_micros_per_gb)
+        self.bus.emit(e.ServiceModified(cmd.at, service.id, service.customer_id, old, new.id, new.bandwidth_bps))
+        return True
+
+    def cancel_service(self, cmd: c.CancelService) -> None:
+        """The customer ends a service: stopped in the network, billed to the day, no usage after."""
+        r = self.records
+        service = r.services.get(cmd.service_id)
+        if service.state not in ("active", "suspended"):
+            raise InvalidTransition("Service", service.id, service.state, "terminated")
+        self.network.deactivate(service.id, cmd.at)
+        SERVICE.move(service, "terminated")
+        service.terminated_at = cmd.at
+        r.usage.billable[service.key] = False
+        for link in service.links:
+            r.services_on_link[link].discard(service.id)
+        self.bus.emit(e.ServiceTerminated(cmd.at, service.id, service.customer_id, service.network_ref, "cancelled"))
 
     # -- network events ----------------------------------------------------
 
