@@ -13,7 +13,7 @@ from decimal import Decimal
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
-from oss_bss.adapters.sql import bill_line, billing_account, connect, customer, customer_bill
+from oss_bss.adapters.sql import bill_line, connect, customer, customer_bill
 from oss_bss.errors import NotFound
 
 _pages = Environment(loader=PackageLoader("oss_bss.adapters", "templates"), autoescape=select_autoescape(["html"]))
