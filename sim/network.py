@@ -146,7 +146,14 @@ class SimulatedNetwork:
         self._session_bps = np.zeros(n, dtype=np.float64)
         self._session_bits = np.zeros(n, dtype=np.float64)
         self._session_clock = 0.0
-        self._incidence: tuple[np.ndarray, np.ndarray] | None = None
+        # (service ref, link) pairs of every live path, kept incrementally: appended on
+        # reserve, masked out on release, compacted when half are stale.
+        self._inc_ref = np.zeros(4096, dtype=np.int64)
+        self._inc_link = np.zeros(4096, dtype=np.int64)
+        self._inc_live = np.zeros(4096, dtype=bool)
+        self._inc_n = 0
+        self._inc_stale = 0
+        self._inc_at: dict[str, tuple[int, int]] = {}  # service id -> (first entry, count)
 
     # -- the port --------------------------------------------------------
 
@@ -483,14 +490,24 @@ class SimulatedNetwork:
 
     def _release(self, svc: _Service) -> None:
         self._refused.clear()
-        self._incidence = None
+        first, count = self._inc_at.pop(svc.id, (0, 0))
+        self._inc_live[first : first + count] = False
+        self._inc_stale += count
         self._at_node.get(svc.path[0], set()).discard(svc.id)
         for i in svc.links:
             self.reserved[i] -= svc.bandwidth_bps
             self._on_link[i].discard(svc.id)
 
     def _reserve(self, svc: _Service) -> None:
-        self._incidence = None
+        count = len(svc.links)
+        if self._inc_n + count > len(self._inc_ref):
+            self._compact_incidence(extra=count)
+        first = self._inc_n
+        self._inc_ref[first : first + count] = svc.ref
+        self._inc_link[first : first + count] = svc.links
+        self._inc_live[first : first + count] = True
+        self._inc_n += count
+        self._inc_at[svc.id] = (first, count)
         if not svc.links:
             self._at_node.setdefault(svc.path[0], set()).add(svc.id)
         for i in svc.links:
@@ -498,14 +515,33 @@ class SimulatedNetwork:
             self._on_link[i].add(svc.id)
 
     def _incidence_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """(ref, link) pairs of every live service's path, rebuilt only after a change."""
-        if self._incidence is None:
-            refs, links = [], []
-            for svc in self._services.values():
-                refs.extend([svc.ref] * len(svc.links))
-                links.extend(svc.links)
-            self._incidence = (np.array(refs, dtype=np.int64), np.array(links, dtype=np.int64))
-        return self._incidence
+        """(ref, link) pairs of every live service's path."""
+        n = self._inc_n
+        live = self._inc_live[:n]
+        return self._inc_ref[:n][live], self._inc_link[:n][live]
+
+    def _compact_incidence(self, extra: int) -> None:
+        """Drop stale entries (when half are), or grow the arrays, to fit ``extra`` more."""
+        n = self._inc_n
+        if self._inc_stale * 2 > n:
+            live = np.flatnonzero(self._inc_live[:n])
+            new_pos = np.full(n, -1, dtype=np.int64)
+            new_pos[live] = np.arange(len(live))
+            self._inc_ref[: len(live)] = self._inc_ref[live]
+            self._inc_link[: len(live)] = self._inc_link[live]
+            self._inc_live[: len(live)] = True
+            self._inc_live[len(live) : n] = False
+            self._inc_at = {sid: (int(new_pos[first]), count) if count else (0, 0)
+                            for sid, (first, count) in self._inc_at.items()}  # fmt: skip
+            self._inc_n, self._inc_stale = len(live), 0
+        size = len(self._inc_ref)
+        if self._inc_n + extra > size:
+            new = max(self._inc_n + extra, 2 * size)
+            for name in ("_inc_ref", "_inc_link", "_inc_live"):
+                old = getattr(self, name)
+                grown = np.zeros(new, dtype=old.dtype)
+                grown[:size] = old
+                setattr(self, name, grown)
 
     def _advance_sessions(self, at: float) -> None:
         self._session_bits += self._session_bps * (at - self._session_clock)

@@ -221,3 +221,23 @@ def test_a_service_activated_mid_interval_carries_only_its_share():
     ref = net.activate(ServiceSpec("s1", "b", 10), 2700.0).network_ref  # 15 minutes before the hour ends
     assert net.carry(np.array([ref]), np.array([4000]), 0.0, 3600.0).tolist() == [1000]
     assert net.carry(np.array([ref]), np.array([4000]), 3600.0, 7200.0).tolist() == [4000]
+
+
+def test_the_incremental_path_index_matches_the_services_through_growth_and_compaction():
+    rng = np.random.default_rng(3)
+    net = SimulatedNetwork(square(10**9))
+    live: list[str] = []
+    for step in range(6000):
+        if live and rng.random() < 0.45:
+            net.deactivate(live.pop(int(rng.integers(len(live)))), float(step))
+        else:
+            sid = f"s{step}"
+            assert net.activate(ServiceSpec(sid, ["a", "b", "c", "gw"][step % 4], 1), float(step)).ok
+            live.append(sid)
+        if step % 7 == 0 and live:  # a reroute moves entries too
+            net.fail_link("a--b", float(step))
+            net.repair_link("a--b", float(step))
+    refs, links = net._incidence_arrays()
+    got = sorted(zip(refs.tolist(), links.tolist()))
+    want = sorted((net._services[s].ref, i) for s in live for i in net._services[s].links)
+    assert got == want and len(net._inc_ref) >= net._inc_n
