@@ -178,9 +178,17 @@ def invoice(
 TOOLS = {"invoice"}
 
 
+def _interrupt(signum, frame):
+    """SIGTERM ends a run like Ctrl-C: the half-written run folder is removed."""
+    raise KeyboardInterrupt
+
+
 def entry() -> int | None:
     """``run_scenario.py SCENARIO ...`` runs a scenario; ``run_scenario.py invoice ...`` and
     the other tools work with finished runs."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _interrupt)
     if len(sys.argv) > 1 and sys.argv[1] in TOOLS:
         return tools(args=sys.argv[2:], prog_name=f"run_scenario.py {sys.argv[1]}")
     return app()

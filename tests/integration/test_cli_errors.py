@@ -110,3 +110,24 @@ def test_a_corrupt_topology_file_is_named_with_the_key(cli, write_scenario, tmp_
 def test_impossible_parameters_are_rejected_at_check(cli, write_scenario, changes, key, reason):
     path = write_scenario(changes)
     assert_one_line_error(cli(path, "--check"), f"{key}: ", reason)
+
+
+def test_a_run_ended_by_sigterm_leaves_no_half_written_folder(write_scenario, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    path = write_scenario({"population.customers": 200000, "ordering.arrivals_per_day": 100000})
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_scenario.py"), str(path), "--out", str(tmp_path / "run"), "-q"],
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".run.partial-*")) and time.time() < deadline:
+        time.sleep(0.1)
+    assert list(tmp_path.glob(".run.partial-*")), "the run never started writing"
+    proc.send_signal(signal.SIGTERM)  # our own child, by its id
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    assert not (tmp_path / "run").exists() and not list(tmp_path.glob(".run.partial-*"))
