@@ -108,13 +108,7 @@ class Collections:
         account.dunning_state = "terminated"
         r = self.op.records
         for service in self._services(account, "active") + self._services(account, "suspended"):
-            self.op.network.deactivate(service.id, at)
-            SERVICE.move(service, "terminated")
-            service.terminated_at = at
-            r.usage.billable[service.key] = False
-            for link in service.links:
-                r.services_on_link[link].discard(service.id)
-            self.op.bus.emit(e.ServiceTerminated(at, service.id, service.customer_id, service.network_ref, "non-payment"))
+            self.op.fulfilment.terminate(service, at, "non-payment")
         customer = r.customers[account.customer_id]
         customer.state = "churned"
         self.op.bus.emit(e.CustomerChurned(at, customer.id, "terminated for non-payment"))

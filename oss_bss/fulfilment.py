@@ -186,13 +186,18 @@ class Fulfilment:
         service = r.services.get(cmd.service_id)
         if service.state not in ("active", "suspended"):
             raise InvalidTransition("Service", service.id, service.state, "terminated")
-        self.network.deactivate(service.id, cmd.at)
+        self.terminate(service, cmd.at, "cancelled")
+
+    def terminate(self, service: Service, at: float, reason: str) -> None:
+        """End a service: released in the network, billed up to ``at``, no usage rated after."""
+        r = self.records
+        self.network.deactivate(service.id, at)
         SERVICE.move(service, "terminated")
-        service.terminated_at = cmd.at
+        service.terminated_at = at
         r.usage.billable[service.key] = False
         for link in service.links:
             r.services_on_link[link].discard(service.id)
-        self.bus.emit(e.ServiceTerminated(cmd.at, service.id, service.customer_id, service.network_ref, "cancelled"))
+        self.bus.emit(e.ServiceTerminated(at, service.id, service.customer_id, service.network_ref, reason))
 
     # -- network events ----------------------------------------------------
 

@@ -384,10 +384,6 @@ class SimulatedNetwork:
             "links": {lid: float(a) for lid, a in zip(self._link_ids, per_link)},
         }
 
-    def utilisation(self) -> np.ndarray:
-        """Reserved share of each link's capacity."""
-        return self.reserved / self.capacity
-
     @property
     def link_ids(self) -> list[str]:
         return list(self._link_ids)

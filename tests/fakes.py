@@ -21,6 +21,7 @@ class FakeNetwork:
         self.calls: list[tuple] = []
         self._next = 1
         self._pending = UsageBatch.empty()
+        self.counted: dict[int, int] = {}  # bytes per handle ever collected (usage_totals)
 
     def topology(self) -> NetworkTopology:
         return NetworkTopology(
@@ -55,12 +56,10 @@ class FakeNetwork:
 
     def collect_usage(self, at: float) -> UsageBatch:
         batch, self._pending = self._pending, UsageBatch.empty()
-        self.counted = getattr(self, "counted", {})
         for ref, volume in zip(batch.network_ref.tolist(), batch.volume_bytes.tolist()):
             self.counted[ref] = self.counted.get(ref, 0) + volume
         return batch
 
     def usage_totals(self):
-        counted = getattr(self, "counted", {})
-        refs = sorted(counted)
-        return np.array(refs, np.int64), np.array([counted[r] for r in refs], np.int64)
+        refs = sorted(self.counted)
+        return np.array(refs, np.int64), np.array([self.counted[r] for r in refs], np.int64)
