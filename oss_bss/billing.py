@@ -1,8 +1,9 @@
 """Billing (TMF678 customer bill in shape): the bill of one account for one period.
 
-A bill has one line per charge: the monthly recurring price of each service,
-prorated to the days it was live in the period, and the usage rated for it
-since its last bill. Each line is rounded to the cent once (the rule in
+A bill has one line per charge: one-time prices, the monthly recurring price
+of each service prorated to the days it was live in the period (at each price
+in force), promotion and bundle discounts, the usage rated for it since its
+last bill, SLA credits and tax. Each line is rounded to the cent once (the rule in
 :mod:`oss_bss.money`); the bill's amount is the exact sum of its lines.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from oss_bss.catalog import ProductOffering
+from oss_bss.catalog import Catalog
 from oss_bss.inventory import Service
 from oss_bss.money import ZERO, from_micros, to_cents
 from oss_bss.party import BillingAccount
@@ -26,7 +27,7 @@ class BillLine:
     id: str
     bill_id: str
     service_id: str | None  # None for a tax line
-    kind: str  # "recurring", "usage", "sla_credit" or "tax"
+    kind: str  # "one_time", "recurring", "discount", "usage", "sla_credit" or "tax"
     description: str
     quantity: int  # days for recurring, bytes for usage
     amount: Decimal
@@ -86,11 +87,17 @@ def live_in(service: Service, start: float, end: float) -> bool:
     return service.terminated_at is None or service.terminated_at > start
 
 
+def _line(bill: CustomerBill, service_id, kind: str, description: str, quantity: int, amount: Decimal) -> BillLine:
+    line = BillLine(f"{bill.id}-{len(bill.lines) + 1}", bill.id, service_id, kind, description, quantity, amount)
+    bill.lines.append(line)
+    return line
+
+
 def bill_account(
     bill_id: str,
     account: BillingAccount,
     services: Iterable[Service],
-    offering: Callable[[str], ProductOffering],
+    catalog: Catalog,
     usage: Callable[[Service], tuple[int, int, int]],
     period: tuple[float, float],
     calendar: Calendar,
@@ -101,67 +108,80 @@ def bill_account(
 ) -> CustomerBill:
     """Bill ``account`` for ``period`` (start, end) in seconds.
 
-    ``usage(service)`` hands over (micros, bytes, records) rated for the
-    service since its last bill; ``full_period_days`` is the length of the
-    whole cycle the recurring price is for; ``sla(service)`` gives the
-    service's SLA template and its breaches in the period, each credited
-    ``credit_percent`` of the monthly price (all together at most the price).
+    Lines, per service: the one-time price on its first bill; the recurring
+    price for the days it was live, split where its offering or the
+    offering's price changed (the day of a change belongs to the new price);
+    promotion and bundle discounts on those recurring charges; the usage rated
+    since its last bill (``usage(service)`` hands over micros, bytes and
+    records), and late usage of earlier periods apart; SLA credits
+    (``sla(service)`` gives the template and the period's breaches, each
+    credited ``credit_percent`` of the monthly price, all together at most
+    the price). ``full_period_days`` is the length of the whole cycle.
     """
     start, end = period
+    services = list(services)
     bill = CustomerBill(bill_id, account.id, account.customer_id, start, end, end, account.currency)
+    origin = cycle_start if cycle_start is not None else start
+    held = {s.offering_id for s in services if live_in(s, start, end)}
+    bundles = [b for b in catalog.bundles.values() if held.issuperset(b.offering_ids) and b.percent_off > 0]
     for service in services:
         if not live_in(service, start, end):
             continue
+        if not service.one_time_billed and service.activated_at is not None:
+            service.one_time_billed = True
+            version = catalog.get(service.offering_at(service.activated_at)).price_at(service.activated_at)
+            if version.one_time > 0:
+                _line(bill, service.id, "one_time", f"{catalog.get(service.offering_at(service.activated_at)).name}, "
+                      "installation and activation", 1, to_cents(version.one_time))  # fmt: skip
         stopped = service.terminated_at if service.terminated_at is not None else end
-        origin = cycle_start if cycle_start is not None else start
         live_from, live_to = max(service.activated_at, start), min(stopped, end)
         first = calendar.day_index(origin, live_from)
         last = first + calendar.whole_days(live_from, live_to)
-        # A modify splits the live days: the day of a change belongs to the new offering.
-        bounds, offers = [first], [service.offering_at(live_from)]
-        for until, _ in service.offering_history:
-            if live_from < until < live_to:
-                bounds.append(min(max(calendar.day_index(origin, until), first), last))
-                offers.append(service.offering_at(until))
-        bounds.append(last)
-        for (a, b), offering_id in zip(zip(bounds, bounds[1:]), offers):
+        # Split the live days where the offering (a modify) or its price changes.
+        instants = {until for until, _ in service.offering_history if live_from < until < live_to}
+        for oid in {service.offering_at(live_from), *(o for _, o in service.offering_history), service.offering_id}:
+            instants.update(catalog.get(oid).prices.changes_within(live_from, live_to))
+        cuts = sorted(instants)
+        bounds = [first] + [min(max(calendar.day_index(origin, t), first), last) for t in cuts] + [last]
+        moments = [live_from] + cuts
+        promos = catalog.promotions_for(service.offering_at(service.created_at), service.created_at)
+        for (a, b), moment in zip(zip(bounds, bounds[1:]), moments):
             if b <= a:
                 continue
-            product = offering(offering_id)
-            bill.lines.append(
-                BillLine(f"{bill_id}-{len(bill.lines) + 1}", bill_id, service.id, "recurring",
-                         f"{product.name}, {b - a} of {full_period_days} days", b - a,
-                         recurring_charge(product.monthly_price, a, b, full_period_days))  # fmt: skip
-            )
+            product = catalog.get(service.offering_at(moment))
+            price = product.price_at(moment).monthly
+            charge = recurring_charge(price, a, b, full_period_days)
+            _line(bill, service.id, "recurring", f"{product.name} at {price} a month, {b - a} of {full_period_days} days",
+                  b - a, charge)  # fmt: skip
+            for promo in promos:  # the days of this part inside the promotion's window
+                until = service.activated_at + promo.duration
+                p_end = min(b, calendar.day_index(origin, until)) if until < live_to else b
+                if p_end > a and product.id in promo.offering_ids:
+                    off = to_cents(recurring_charge(price, a, p_end, full_period_days) * promo.percent_off / 100)
+                    if off:
+                        _line(bill, service.id, "discount", f"{promo.name}: {promo.percent_off}% off, {p_end - a} days",
+                              p_end - a, -off)  # fmt: skip
+            for bundle in bundles:
+                if product.id in bundle.offering_ids:
+                    off = to_cents(charge * bundle.percent_off / 100)
+                    if off:
+                        _line(bill, service.id, "discount", f"{bundle.name}: {bundle.percent_off}% bundle discount",
+                              b - a, -off)  # fmt: skip
         micros, volume, records = usage(service)
         if records:
-            bill.lines.append(
-                BillLine(
-                    f"{bill_id}-{len(bill.lines) + 1}",
-                    bill_id,
-                    service.id,
-                    "usage",
-                    f"Data usage, {volume / 1e9:.3f} GB in {records} records",
-                    volume,
-                    to_cents(from_micros(micros)),
-                )
-            )
+            _line(bill, service.id, "usage", f"Data usage, {volume / 1e9:.3f} GB in {records} records", volume,
+                  to_cents(from_micros(micros)))  # fmt: skip
         if late is not None:
             micros, volume, records = late(service)
             if records:
-                bill.lines.append(
-                    BillLine(f"{bill_id}-{len(bill.lines) + 1}", bill_id, service.id, "usage",
-                             f"Late data usage of earlier periods, {volume / 1e9:.3f} GB in {records} records",
-                             volume, to_cents(from_micros(micros)))  # fmt: skip
-                )
+                _line(bill, service.id, "usage",
+                      f"Late data usage of earlier periods, {volume / 1e9:.3f} GB in {records} records",
+                      volume, to_cents(from_micros(micros)))  # fmt: skip
         template, breaches = sla(service) if sla is not None else (None, [])
         if breaches:
-            product = offering(service.offering_id)
+            monthly = catalog.get(service.offering_id).price_at(end).monthly
             share = min(Decimal(100), template.credit_percent * len(breaches)) / 100
             what = "; ".join(f"{b.metric} {b.measured} against {b.target}" for b in breaches)
-            bill.lines.append(
-                BillLine(f"{bill_id}-{len(bill.lines) + 1}", bill_id, service.id, "sla_credit",
-                         f"SLA credit ({template.name}): {what}", len(breaches),
-                         -to_cents(product.monthly_price * share))  # fmt: skip
-            )
+            _line(bill, service.id, "sla_credit", f"SLA credit ({template.name}): {what}", len(breaches),
+                  -to_cents(monthly * share))  # fmt: skip
     return bill

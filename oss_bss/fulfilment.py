@@ -75,7 +75,7 @@ class Fulfilment:
         )
         r.services.add(service)
         r.services_by_customer[customer.id].append(service.id)
-        r.usage.set_tariff(key, offering.usage_micros_per_gb)
+        r.usage.set_plan(key, self.catalog.plan[offering.id])
         service_order = ServiceOrder(r.new_id("SO"), order.id, customer.id, service.id, cmd.at)
         r.service_orders[service_order.id] = service_order
         order.service_order_id = service_order.id
@@ -176,7 +176,7 @@ class Fulfilment:
         old = service.offering_id
         service.offering_history.append((cmd.at, old))
         service.offering_id, service.bandwidth_bps = new.id, new.bandwidth_bps
-        r.usage.set_tariff(service.key, new.usage_micros_per_gb)
+        r.usage.set_plan(service.key, self.catalog.plan[new.id])
         self.bus.emit(e.ServiceModified(cmd.at, service.id, service.customer_id, old, new.id, new.bandwidth_bps))
         return True
 

@@ -34,6 +34,8 @@ class Service:
     terminated_at: float | None = None
     # Earlier offerings, newest last: (until, offering id). The current one is offering_id.
     offering_history: list[tuple[float, str]] = field(default_factory=list)
+    one_time_billed: bool = False  # the offering's one-time price is on a bill
+    billing_account_id: str = ""  # the account its charges go to
 
     def offering_at(self, at: float) -> str:
         """The offering in force at ``at`` (a change takes effect at its instant)."""

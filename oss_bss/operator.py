@@ -60,6 +60,7 @@ class Operator:
         self.bill_cycle_days = days  # new accounts take them in turn
         self.archive = archive if archive is not None else MemoryUsageArchive()
         self.records = Records()
+        self.records.usage.tariffs = catalog.tariffs
         topology = network.topology()
         for resource in resources_from(topology):
             self.records.resources[resource.id] = resource

@@ -12,13 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from oss_bss.money import ZERO, from_micros, to_cents
-from oss_bss.usage import rate
 
 
 def revenue_report(operator, now: float) -> dict:
     r = operator.records
     active = [s for s in r.services if s.state in ("active", "suspended")]
-    mrr = sum((operator.catalog.get(s.offering_id).monthly_price for s in active), ZERO)
+    mrr = sum((operator.catalog.get(s.offering_id).price_at(now).monthly for s in active), ZERO)
     paying = len({s.customer_id for s in active})
     invoiced = operator.invoiced()
     receivable = sum((b.open_amount for b in r.bills.values() if b.open_amount > 0), ZERO)
@@ -41,10 +40,10 @@ def revenue_report(operator, now: float) -> dict:
     }
 
 
-def revenue_assurance(operator, listed: int = 20) -> dict:
+def revenue_assurance(operator, now: float, listed: int = 20) -> dict:
     """Usage the network counted against usage rated, per service; the difference is leakage.
 
-    Leakage is valued at each service's tariff; services the inventory does
+    Leakage is valued at each service's tariff as if rated ``now``; services the inventory does
     not know are listed with their network handle.
     """
     r = operator.records
@@ -55,9 +54,10 @@ def revenue_assurance(operator, listed: int = 20) -> dict:
     rated = np.zeros(len(refs), dtype=np.int64)
     rated[known] = r.usage.rated_bytes[keys[known]]
     missing = counted - rated
-    price = np.zeros(len(refs), dtype=np.int64)
-    price[known] = r.usage.micros_per_gb[keys[known]]
-    value = rate(np.maximum(missing, 0), price)
+    value = np.zeros(len(refs), dtype=np.int64)
+    k = keys[known]
+    value[known] = r.usage.tariffs.rate(r.usage.plan[k], np.full(len(k), now), np.maximum(missing[known], 0),
+                                        r.usage.cycle_bytes[k])  # fmt: skip
     leaking = np.flatnonzero(missing != 0)
     worst = leaking[np.argsort(-value[leaking], kind="stable")][:listed]
     return {

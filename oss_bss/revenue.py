@@ -76,7 +76,7 @@ class Revenue:
                 r.new_id("BILL"),
                 account,
                 services,
-                self.catalog.get,
+                self.catalog,
                 lambda s: r.usage.close(s.key, cmd.at),
                 (start, cmd.at),
                 cal,

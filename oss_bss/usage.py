@@ -8,10 +8,12 @@ in a handful of array operations.
   inventory and keeps the records that can be billed; the others are counted
   by reason (unknown service, service not billable, bad interval, negative
   volume, duplicate).
-* :func:`rate` prices accepted records in integer micro-units, each rounded
-  half-up to a whole micro-unit (the rule in :mod:`oss_bss.money`).
-* :class:`UsageLedger` accumulates, per service, what was rated since its last
-  bill, and the run's totals.
+* :class:`UsageLedger` rates accepted records against each service's tariff
+  (:mod:`oss_bss.pricing`: versions, tiers over the cycle's volume, allowances,
+  time of day) in integer micro-units, each rounded half-up once, and
+  accumulates per service what was rated since its last bill, and the run's
+  totals. Late records (of a period already billed) are rated where that
+  period's volume ended and billed apart.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from oss_bss.catalog import BYTES_PER_GB
 from oss_bss.ports import RatedUsage, UsageBatch
+from oss_bss.pricing import Tariffs, flat_rate
 
 REJECT_REASONS = ("unknown_service", "not_billable", "bad_interval", "negative_volume", "duplicate")
 
@@ -110,28 +112,33 @@ def mediate(batch: UsageBatch, keys: np.ndarray, billable: np.ndarray) -> Mediat
     )
 
 
-def rate(volume_bytes: np.ndarray, micros_per_gb: np.ndarray) -> np.ndarray:
-    """Charge of each record in micro-units: ``bytes x price / 10^9``, rounded half-up.
+def rate(volume_bytes: np.ndarray, micros_per_gb) -> np.ndarray:
+    """Flat rating: ``bytes x price / 10^9`` per record, rounded half-up (see :mod:`oss_bss.pricing`)."""
+    return flat_rate(volume_bytes, micros_per_gb)
 
-    Exact integer arithmetic: the volume is split into whole gigabytes and a
-    remainder so no product overflows int64 for prices under 9,000 currency
-    units per gigabyte.
-    """
-    volume = volume_bytes.astype(np.int64, copy=False)
-    price = micros_per_gb.astype(np.int64, copy=False)
-    if len(volume) == 0:
-        return np.zeros(0, dtype=np.int64)
-    if int(volume.max()) * int(price.max()) < 2**62:  # no product can overflow: one pass
-        return (volume * price + BYTES_PER_GB // 2) // BYTES_PER_GB
-    whole, rest = np.divmod(volume, BYTES_PER_GB)
-    return whole * price + (rest * price + BYTES_PER_GB // 2) // BYTES_PER_GB
+
+def _before_in_batch(keys: np.ndarray, group: np.ndarray, start: np.ndarray, volume: np.ndarray) -> np.ndarray:
+    """Volume of the same service (and ``group``) in earlier records of the batch, by start time."""
+    order = np.lexsort((start, group, keys))
+    v = volume[order]
+    cum = np.cumsum(v) - v
+    k, g = keys[order], group[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (k[1:] != k[:-1]) | (g[1:] != g[:-1])
+    base = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+    out = np.empty(len(order), np.int64)
+    out[order] = cum - cum[base]
+    return out
 
 
 class UsageLedger:
     """Per-service usage since the last bill, the tariff per service, and run totals."""
 
-    def __init__(self, capacity: int = 1024):
-        self.micros_per_gb = np.zeros(capacity, dtype=np.int64)
+    def __init__(self, capacity: int = 1024, tariffs: Tariffs | None = None):
+        self.tariffs = tariffs if tariffs is not None else Tariffs()
+        self.plan = np.zeros(capacity, dtype=np.int64)  # plan number (offering) per service
+        self.cycle_bytes = np.zeros(capacity, dtype=np.int64)  # rated in the open cycle (for tiers, allowances)
+        self.closed_cycle_bytes = np.zeros(capacity, dtype=np.int64)  # of the last billed cycle (late records)
         self.billable = np.zeros(capacity, dtype=bool)
         self.open_micros = np.zeros(capacity, dtype=np.int64)
         self.open_bytes = np.zeros(capacity, dtype=np.int64)
@@ -154,27 +161,37 @@ class UsageLedger:
         if key < size:
             return
         new = max(key + 1, 2 * size)
-        for name in ("micros_per_gb", "billable", "open_micros", "open_bytes", "open_records", "rated_bytes",
+        for name in ("plan", "cycle_bytes", "closed_cycle_bytes", "billable", "open_micros", "open_bytes", "open_records", "rated_bytes",
                      "billed_until", "late_micros", "late_bytes", "late_records"):
             old = getattr(self, name)
             grown = np.full(new, -np.inf) if name == "billed_until" else np.zeros(new, dtype=old.dtype)
             grown[:size] = old
             setattr(self, name, grown)
 
-    def set_tariff(self, key: int, micros_per_gb: int) -> None:
+    def set_plan(self, key: int, plan: int) -> None:
+        """Rate service ``key`` by plan ``plan`` of the tariffs from now on."""
         self.ensure(key)
-        self.micros_per_gb[key] = micros_per_gb
+        self.plan[key] = plan
 
     def rate(self, mediated: Mediated) -> RatedUsage:
         """Rate accepted records and add them to each service's open balance."""
-        keys = mediated.service_key
-        charges = rated_charges = rate(mediated.volume_bytes, self.micros_per_gb[keys])
-        if mediated.unique_keys:
-            self.rated_bytes[keys] += mediated.volume_bytes
-        else:
-            np.add.at(self.rated_bytes, keys, mediated.volume_bytes)
+        keys, volume = mediated.service_key, mediated.volume_bytes
         late = mediated.start < self.billed_until[keys]
-        if late.any():  # for a period already billed: kept apart, billed as late usage
+        any_late = bool(late.any())
+        if any_late:  # late records continue the volume of the period they belong to
+            before = np.where(late, self.closed_cycle_bytes[keys], self.cycle_bytes[keys])
+        else:
+            before = self.cycle_bytes[keys]
+        if not mediated.unique_keys:
+            before = before + _before_in_batch(keys, late.view(np.int8), mediated.start, volume)
+        charges = rated_charges = self.tariffs.rate(self.plan[keys], mediated.start, volume, before)
+        if mediated.unique_keys:
+            self.rated_bytes[keys] += volume
+        else:
+            np.add.at(self.rated_bytes, keys, volume)
+        if any_late:  # for a period already billed: kept apart, billed as late usage
+            np.add.at(self.closed_cycle_bytes, keys[late], volume[late])
+            np.add.at(self.cycle_bytes, keys[~late], volume[~late])
             lk = keys[late]
             np.add.at(self.late_micros, lk, charges[late])
             np.add.at(self.late_bytes, lk, mediated.volume_bytes[late])
@@ -185,10 +202,12 @@ class UsageLedger:
             np.add.at(self.open_bytes, keys, volume)
             np.add.at(self.open_records, keys, 1)
         elif mediated.unique_keys:
+            self.cycle_bytes[keys] += mediated.volume_bytes
             self.open_micros[keys] += charges
             self.open_bytes[keys] += mediated.volume_bytes
             self.open_records[keys] += 1
         else:  # several intervals of one service: np.add.at sums repeated keys exactly
+            np.add.at(self.cycle_bytes, keys, mediated.volume_bytes)
             np.add.at(self.open_micros, keys, charges)
             np.add.at(self.open_bytes, keys, mediated.volume_bytes)
             np.add.at(self.open_records, keys, 1)
@@ -210,6 +229,7 @@ class UsageLedger:
         self.open_micros[key] = self.open_bytes[key] = self.open_records[key] = 0
         if period_end is not None:
             self.billed_until[key] = period_end
+            self.closed_cycle_bytes[key], self.cycle_bytes[key] = self.cycle_bytes[key], 0
         return taken
 
     def close_late(self, key: int) -> tuple[int, int, int]:

@@ -20,10 +20,8 @@ import simpy
 from oss_bss.adapters import kpi_files, sql
 from oss_bss.adapters.usage_files import ParquetUsageArchive
 from oss_bss.bus import MessageBus
-from oss_bss.catalog import Catalog, ProductOffering
 from oss_bss.dunning import DunningPolicy
 from oss_bss.reports import revenue_assurance, revenue_report
-from oss_bss.sla import SlaTemplate
 from oss_bss.money import ZERO, to_cents
 from oss_bss.operator import Operator
 from oss_bss.periods import Calendar
@@ -32,6 +30,7 @@ from sim.checks import check_against_topology
 from sim.faults import FaultInjector
 from sim.outputs import EventLog, RunFolder, write_json
 from sim.population import generate
+from sim.products import catalog_of
 from sim.rng import RandomStreams
 from sim.scenario import LoadedScenario, Scenario
 from sim.sessions import SessionClasses
@@ -43,22 +42,6 @@ from sim.world import World
 class RunResult:
     folder: Path
     summary: dict
-
-
-def catalog_of(spec: Scenario) -> Catalog:
-    def sla(o):
-        if o.sla is None:
-            return None
-        return SlaTemplate(o.sla.name, o.sla.availability_percent, o.sla.time_to_restore, o.sla.credit_percent,
-                           o.sla.max_latency_ms)  # fmt: skip
-
-    return Catalog(
-        ProductOffering(
-            o.id, o.name, int(round(o.bandwidth_mbps * 1e6)), o.monthly_price, o.usage_price_per_gb, o.protected,
-            sla(o),
-        )
-        for o in spec.catalog
-    )
 
 
 def prepare(scenario: LoadedScenario) -> Topology:
@@ -184,7 +167,7 @@ def summarise(spec: Scenario, topology_name: str, operator: Operator, log: Event
             "unbilled_usage": format(to_cents(operator.unbilled()), "f"),
             **revenue_report(operator, spec.duration_seconds),
         },
-        "revenue_assurance": revenue_assurance(operator),
+        "revenue_assurance": revenue_assurance(operator, spec.duration_seconds),
         "churn": {"rate": round(sum(c.state == "churned" for c in r.customers.values()) / len(r.customers), 6)
                   if r.customers else 0.0},  # fmt: skip
         "dunning": {

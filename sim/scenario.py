@@ -108,14 +108,89 @@ class Sla(Strict):
     max_latency_ms: Positive | None = None  # mean over the period
 
 
-class Offering(Strict):
+GB = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=3)]
+
+
+class Tier(Strict):
+    """Usage from ``from_gb`` of the bill cycle's volume on, at ``price_per_gb``."""
+
+    from_gb: GB
+    price_per_gb: Money
+
+
+class OffPeak(Strict):
+    """Time of day: usage starting in these local hours costs ``percent`` of the price."""
+
+    hours: Annotated[list[Annotated[int, Field(ge=0, le=23)]], Field(min_length=1, max_length=24)]
+    percent: Annotated[int, Field(ge=0, le=1000)] = 50
+
+
+class Prices(Strict):
+    """Prices that can change: each field left out of a change keeps its value."""
+
+    monthly_price: Money | None = None
+    one_time_price: Money | None = None  # billed once, on the first bill after activation
+    usage_price_per_gb: Money | None = None  # one price for all usage (or give usage_tiers)
+    usage_tiers: Annotated[list[Tier], Field(min_length=1)] | None = None  # over the cycle's volume, first at 0 GB
+    included_gb: GB | None = None  # free usage per bill cycle
+    off_peak: OffPeak | None = None
+
+    @model_validator(mode="after")
+    def _one_usage_price(self):
+        if self.usage_price_per_gb is not None and self.usage_tiers is not None:
+            raise ValueError("give usage_price_per_gb or usage_tiers, not both")
+        if self.usage_tiers is not None:
+            if self.usage_tiers[0].from_gb != 0:
+                raise ValueError("the first usage tier must start at from_gb: 0")
+            starts = [t.from_gb for t in self.usage_tiers]
+            if starts != sorted(set(starts)):
+                raise ValueError("usage tiers must start at increasing volumes")
+        return self
+
+
+class PriceChange(Prices):
+    """New prices of an offering from an instant on (mid-cycle too)."""
+
+    from_: Annotated[Instant, Field(alias="from")]
+
+
+class Offering(Prices):
     id: Name
     name: str
     bandwidth_mbps: Positive  # reserved along the path at activation
     monthly_price: Money
-    usage_price_per_gb: Money = Decimal(0)
     protected: bool = False  # rerouted around a failure when capacity allows
     sla: Sla | None = None
+    lifecycle_status: Literal["inStudy", "inDesign", "inTest", "Launched", "Retired", "Obsolete"] = "Launched"
+    prepaid: bool = False  # charged online against a prepaid balance (no monthly price, no bills)
+    price_changes: list[PriceChange] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _prepaid(self):
+        if self.prepaid and (self.monthly_price or self.one_time_price):
+            raise ValueError("a prepaid offering is pay as you go: monthly_price and one_time_price must be 0")
+        return self
+
+
+class Promotion(Strict):
+    """A share off the monthly price for a while after activation, for orders placed in a window."""
+
+    id: Name
+    name: str
+    offerings: Annotated[list[str], Field(min_length=1)]
+    percent_off: Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)]
+    for_: Annotated[PositiveDuration, Field(alias="for")]
+    ordered_from: Instant | None = None  # None: from the start
+    ordered_until: Instant | None = None  # None: for ever
+
+
+class Bundle(Strict):
+    """Offerings sold together: ordering the bundle orders each; their monthly prices get ``percent_off``."""
+
+    id: Name
+    name: str
+    offerings: Annotated[list[str], Field(min_length=2)]
+    percent_off: Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)] = Decimal(0)
 
 
 class Lognormal(Strict):
@@ -187,9 +262,30 @@ class OnOff(Strict):
     alpha: Annotated[float, Field(gt=1, le=20)] = 1.5  # Pareto shape of the periods
 
 
+class TopUps(Strict):
+    """Prepaid customers: the balance they start with, and how they top up when it runs out."""
+
+    initial_balance: Money
+    amount: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
+    after: PositiveDuration = 86_400.0  # mean wait (exponential) after the cut-off
+    share: Annotated[float, Field(ge=0, le=1)] = 1.0  # of cut-off customers who top up at all
+
+
+class Changes(Strict):
+    """How often a customer changes a live service (Poisson, per customer and year)."""
+
+    modifies_per_year: NonNegative = 0.0  # to another offering of the segment, prorated
+    moves_per_year: NonNegative = 0.0  # to another site
+    cancels_per_year: NonNegative = 0.0  # the customer leaves (churn)
+
+
 class Segment(Strict):
     share: Annotated[float, Field(gt=0, le=1)]
-    offerings: dict[str, Positive]  # offering id -> relative weight
+    offerings: dict[str, Positive]  # offering or bundle id -> relative weight
+    party: Literal["individual", "organisation"] | None = None  # None: individuals for "residential"
+    sites: Annotated[int, Field(ge=1, le=50)] = 1  # an organisation's sites, one child account each
+    prepaid: TopUps | None = None  # the segment's offerings are prepaid
+    changes: Changes = Changes()
     sessions_per_day: NonNegative
     session_volume: Volume
     session_duration: HoldingTime | None = None  # None: a session's volume falls in its start hour
@@ -240,9 +336,17 @@ class Triangular(Strict):
         return self
 
 
+class Fallout(Strict):
+    """What order handling does when the network refuses an activation."""
+
+    retry_after: PositiveDuration = 86_400.0
+    max_retries: Annotated[int, Field(ge=0, le=100)] = 0  # then the order is cancelled; 0: fails at once
+
+
 class Ordering(Strict):
     arrivals_per_day: Positive  # Poisson arrival rate of new customers placing their order
     install_hours: Triangular  # field installation time after the order
+    fallout: Fallout = Fallout()
 
 
 class Billing(Strict):
@@ -421,6 +525,8 @@ class Scenario(Strict):
     backend: str = "sim"
     topology: TopologyConfig
     catalog: Annotated[list[Offering], Field(min_length=1)]
+    promotions: list[Promotion] = Field(default_factory=list)
+    bundles: list[Bundle] = Field(default_factory=list)
     population: Population
     ordering: Ordering
     billing: Billing = Billing()
@@ -489,15 +595,54 @@ def _check_references(spec: Scenario, path: Path) -> None:
     for i, oid in enumerate(ids):
         if oid in ids[:i]:
             raise ScenarioError(str(path), f"duplicate offering id {oid!r}", f"catalog[{i}].id")
-    for seg_name, seg in spec.population.segments.items():
-        for oid in seg.offerings:
+    prepaid = {o.id for o in spec.catalog if o.prepaid}
+    bundles = {b.id: b for b in spec.bundles}
+    for i, b in enumerate(spec.bundles):
+        if b.id in ids or [x.id for x in spec.bundles].count(b.id) > 1:
+            raise ScenarioError(str(path), f"{b.id!r} is already an offering or bundle id", f"bundles[{i}].id")
+        for oid in b.offerings:
             if oid not in ids:
-                raise ScenarioError(
-                    str(path), f"{oid!r} is not an offering of the catalog", f"population.segments.{seg_name}.offerings"
-                )
+                raise ScenarioError(str(path), f"{oid!r} is not an offering of the catalog", f"bundles[{i}].offerings")
+            if oid in prepaid:
+                raise ScenarioError(str(path), f"{oid!r} is prepaid; bundles are postpaid", f"bundles[{i}].offerings")
+        if len(set(b.offerings)) != len(b.offerings):
+            raise ScenarioError(str(path), "an offering appears twice", f"bundles[{i}].offerings")
+    for i, promo in enumerate(spec.promotions):
+        for oid in promo.offerings:
+            if oid not in ids:
+                raise ScenarioError(str(path), f"{oid!r} is not an offering of the catalog", f"promotions[{i}].offerings")
+    for seg_name, seg in spec.population.segments.items():
+        where = f"population.segments.{seg_name}"
+        for oid in seg.offerings:
+            if oid not in ids and oid not in bundles:
+                raise ScenarioError(str(path), f"{oid!r} is not an offering or bundle of the catalog", f"{where}.offerings")
+            if (oid in prepaid) != (seg.prepaid is not None):
+                reason = (f"{oid!r} is prepaid: give the segment's prepaid top-ups" if oid in prepaid
+                          else f"{oid!r} is postpaid, but the segment is prepaid")  # fmt: skip
+                raise ScenarioError(str(path), reason, f"{where}.offerings")
+        if seg.prepaid is not None and (seg.sites > 1 or seg.payment is not None):
+            raise ScenarioError(str(path), "a prepaid segment has one site and pays by top-ups, not bills", where)
+        if seg.sites > 1 and seg.party == "individual":
+            raise ScenarioError(str(path), "only an organisation has several sites", f"{where}.sites")
+    for i, o in enumerate(spec.catalog):
+        if o.lifecycle_status != "Launched" and any(o.id in s.offerings for s in spec.population.segments.values()):
+            raise ScenarioError(str(path), f"{o.id!r} is {o.lifecycle_status}, not Launched: it cannot be ordered",
+                                f"catalog[{i}].lifecycle_status")  # fmt: skip
+        froms = []
+        for j, change in enumerate(o.price_changes):
+            try:
+                froms.append(spec.seconds(change.from_))
+            except ValueError as exc:
+                raise ScenarioError(str(path), str(exc), f"catalog[{i}].price_changes[{j}].from") from None
+            if froms[-1] <= 0 or (len(froms) > 1 and froms[-1] <= froms[-2]):
+                raise ScenarioError(str(path), "price changes must come after the start, in order",
+                                    f"catalog[{i}].price_changes[{j}].from")  # fmt: skip
     srlgs = {g.name for g in spec.faults.srlgs}
     segments = set(spec.population.segments)
     instants = [(f"faults.maintenance[{i}].start", m.start) for i, m in enumerate(spec.faults.maintenance)]
+    for i, promo in enumerate(spec.promotions):
+        instants += [(f"promotions[{i}].{k}", v) for k, v in (("ordered_from", promo.ordered_from),
+                     ("ordered_until", promo.ordered_until)) if v is not None]  # fmt: skip
     for i, ev in enumerate(spec.timeline):
         instants.append((f"timeline[{i}].at", ev.at))
         if ev.traffic is None and ev.for_ is None and spec.workforce is None:

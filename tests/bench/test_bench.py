@@ -5,6 +5,8 @@ Run in ``make test`` too, once each with timing off, so they stay correct.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pytest
 
@@ -37,7 +39,7 @@ def test_mediation_and_rating(measure, records):
     ref_to_key = np.arange(-1, N_RECORDS)
     billable = np.ones(N_RECORDS, dtype=bool)
     ledger = UsageLedger(N_RECORDS)
-    ledger.micros_per_gb[:] = 20_000
+    ledger.plan[:] = ledger.tariffs.add_flat(Decimal("0.02"))
 
     def work():
         m = mediate(batch, ref_to_key[batch.network_ref], billable)

@@ -45,7 +45,8 @@ def test_an_upgrade_mid_cycle_is_provisioned_and_billed_in_two_prorated_parts(wo
     (bill_id,) = bus.handle(c.RunBillCycle(30 * DAY))
     recurring = [x for x in op.records.bills[bill_id].lines if x.kind == "recurring"]
     assert [(x.description, x.quantity, x.amount) for x in recurring] == [
-        ("Small, 10 of 30 days", 10, Decimal("10.00")), ("Large, 20 of 30 days", 20, Decimal("40.00"))]
+        ("Small at 30.00 a month, 10 of 30 days", 10, Decimal("10.00")),
+            ("Large at 60.00 a month, 20 of 30 days", 20, Decimal("40.00"))]
     assert [(x.from_offering_id, x.to_offering_id) for x in log if isinstance(x, e.ServiceModified)] == [("s", "l")]
 
 

@@ -37,8 +37,9 @@ def test_every_accepted_record_is_rated_exactly_once_and_none_is_lost(records, p
     start = np.zeros(len(records))
     batch = UsageBatch(keys + 1, start, start + 3600, volume)
     ledger = UsageLedger(8)
+    plan = ledger.tariffs.add_flat(price)
     for k in range(51):
-        ledger.set_tariff(k, int(price * 1_000_000))
+        ledger.set_plan(k, plan)
     billable = np.ones(64, dtype=bool)
     m = mediate(batch, keys, billable)
     rated = ledger.rate(m)

@@ -166,12 +166,12 @@ def test_revenue_assurance_finds_usage_the_network_counted_but_nobody_rated(worl
     ref = next(iter(network.active.values()))
     network.report([ref], [0.0], [3600.0], [4 * 10**9])
     bus.handle(c.CollectUsage(3600.0))
-    clean = revenue_assurance(op)
+    clean = revenue_assurance(op, 3600.0)
     assert clean["leakage"] == "0.00" and clean["measured_bytes"] == clean["rated_bytes"] == 4 * 10**9
     # Counters the network kept but mediation never saw (a lost batch): leakage.
     network.counted[ref] += 2 * 10**9
     network.counted[999] = 10**9  # and usage of a handle the inventory does not know
-    leak = revenue_assurance(op)
+    leak = revenue_assurance(op, 3600.0)
     assert leak["leakage"] == "1.00"  # 2 GB at 0.50 per GB; the unknown handle has no tariff
     assert leak["services_with_leakage"] == 2
     assert leak["listed"][0]["service_id"] == op.records.services.by_key[0].id

@@ -57,8 +57,8 @@ def test_mediation_rejects_unknown_unbillable_negative_and_duplicate_records():
 
 def test_ledger_sums_repeated_services_exactly_and_closes_per_service():
     ledger = UsageLedger(capacity=2)
-    ledger.set_tariff(0, 1_000_000)  # 1.00 per GB
-    ledger.set_tariff(3, 2_000_000)  # grows the arrays
+    ledger.set_plan(0, ledger.tariffs.add_flat(Decimal("1.00")))
+    ledger.set_plan(3, ledger.tariffs.add_flat(Decimal("2.00")))  # grows the arrays
     keys = np.array([0, 3, 0])
     m = mediate(batch([1, 2, 1], [0, 0, 3600], [10**9, 10**9, 5 * 10**8]), keys, np.ones(4, bool))
     rated = ledger.rate(m)
