@@ -17,6 +17,16 @@ class RegisterCustomer(Command):
     email: str
     address: str
     site: str  # the network node the customer's premises attach to
+    party_type: str = "individual"  # TMF632: individual or organisation
+    prepaid: bool = False  # the account pays by prepaid balance (online charging)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenBillingAccount(Command):
+    """A further billing account for a customer (an enterprise site), under ``parent_id``; returns its id."""
+
+    customer_id: str
+    parent_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +35,15 @@ class SubmitProductOrder(Command):
 
     customer_id: str
     offering_id: str
+    site: str | None = None  # None: the customer's site
+    billing_account_id: str | None = None  # None: the customer's own account
+
+
+@dataclass(frozen=True, slots=True)
+class RetryServiceOrder(Command):
+    """Fallout handling: try a held service order's activation again."""
+
+    service_order_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +109,49 @@ class ModifyService(Command):
 
     service_id: str
     offering_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MoveService(Command):
+    """The customer moves: the service is re-provisioned from another site."""
+
+    service_id: str
+    site: str
+
+
+@dataclass(frozen=True, slots=True)
+class SuspendService(Command):
+    """The customer asks to pause a service (it stops in the network, and stays billed)."""
+
+    service_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeService(Command):
+    """The customer asks to resume a service it paused."""
+
+    service_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveUsage(Command):
+    """Online charging: the network asks to let services carry ``volume_bytes`` in [at - 1 interval, at).
+
+    Returns the volumes granted: postpaid services get all they ask;
+    prepaid ones what their balance can pay for.
+    """
+
+    start: float
+    network_refs: object  # numpy int64 array
+    volume_bytes: object  # numpy float64 or int64 array
+
+
+@dataclass(frozen=True, slots=True)
+class TopUp(Command):
+    """A prepaid customer adds money to the balance of a billing account."""
+
+    billing_account_id: str
+    amount: Decimal
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from oss_bss import commands as c
 from oss_bss import events as e
 from oss_bss.errors import ValidationError
-from oss_bss.lifecycle import SERVICE
 from oss_bss.money import ZERO
 from oss_bss.records import get
 
@@ -87,22 +86,19 @@ class Collections:
 
     def _services(self, account, state: str):
         r = self.op.records
-        return [s for s in map(r.services.get, r.services_by_customer.get(account.customer_id, ())) if s.state == state]
+        return [s for s in map(r.services.get, r.services_by_account.get(account.id, ())) if s.state == state]
 
     def _suspend(self, account, at: float) -> None:
         account.dunning_state = "suspended"
         self.suspended += 1
         for service in self._services(account, "active"):
-            self.op.network.suspend(service.id, at)
-            SERVICE.move(service, "suspended")
-            self.op.bus.emit(e.ServiceSuspended(at, service.id, service.customer_id, service.network_ref, "non-payment"))
+            self.op.fulfilment.suspend(service, at, "non-payment")
 
     def _resume(self, account, at: float) -> None:
         account.dunning_state = "current"
         for service in self._services(account, "suspended"):
-            self.op.network.resume(service.id, at)
-            SERVICE.move(service, "active")
-            self.op.bus.emit(e.ServiceResumed(at, service.id, service.customer_id, service.network_ref))
+            if service.suspension_reason == "non-payment":
+                self.op.fulfilment.resume(service, at)
 
     def _terminate(self, account, at: float) -> None:
         account.dunning_state = "terminated"
@@ -110,5 +106,6 @@ class Collections:
         for service in self._services(account, "active") + self._services(account, "suspended"):
             self.op.fulfilment.terminate(service, at, "non-payment")
         customer = r.customers[account.customer_id]
-        customer.state = "churned"
-        self.op.bus.emit(e.CustomerChurned(at, customer.id, "terminated for non-payment"))
+        if not any(s.state != "terminated" for s in map(r.services.get, r.services_by_customer[customer.id])):
+            customer.state = "churned"  # an enterprise with other accounts in good standing stays
+            self.op.bus.emit(e.CustomerChurned(at, customer.id, "terminated for non-payment"))

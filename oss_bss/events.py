@@ -346,6 +346,69 @@ class ServiceModified(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class BillingAccountOpened(Event):
+    customer_id: str
+    billing_account_id: str
+    parent_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProductOrderHeld(Event):
+    """Fallout: the network refused the activation; the order waits for a retry."""
+
+    order_id: str
+    service_order_id: str
+    customer_id: str
+    code: str
+    reason: str
+    retry_at: float
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProductOrderCancelled(Event):
+    order_id: str
+    customer_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceMoved(Event):
+    service_id: str
+    customer_id: str
+    network_ref: int
+    from_site: str
+    to_site: str
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceMoveRefused(Event):
+    service_id: str
+    customer_id: str
+    to_site: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrepaidBalanceExhausted(Event):
+    """Online charging cut the service off: its balance could not pay for the traffic asked."""
+
+    billing_account_id: str
+    customer_id: str
+    service_id: str
+    balance: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PrepaidToppedUp(Event):
+    billing_account_id: str
+    customer_id: str
+    amount: Decimal
+    balance: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceModificationRefused(Event):
     service_id: str
     customer_id: str

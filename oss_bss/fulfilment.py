@@ -4,18 +4,21 @@ Order handling decomposes a product order into a service order and an
 installation work order; when the technician is done, service configuration
 and activation asks the network for a path; the product order completes or
 falls out with the network's reason. Afterwards a service can be modified
-(re-provisioned) or cancelled, and its operational state follows the
-network's events.
+(re-provisioned), moved to another site, suspended and resumed at the
+customer's request, or cancelled, and its operational state follows the
+network's events. An activation the network refuses is *fallout*: the order
+is held and retried after the policy's delay, and cancelled when the retries
+run out (or fails at once with no retries).
 """
 
 from __future__ import annotations
 
 from oss_bss import commands as c
 from oss_bss import events as e
-from oss_bss.errors import InvalidTransition
+from oss_bss.errors import InvalidTransition, ValidationError
 from oss_bss.inventory import Service
 from oss_bss.lifecycle import PRODUCT_ORDER, SERVICE, SERVICE_ORDER, WORK_ORDER
-from oss_bss.ordering import ProductOrder, ServiceOrder, WorkOrder
+from oss_bss.ordering import FalloutPolicy, ProductOrder, ServiceOrder, WorkOrder
 from oss_bss.party import BillingAccount, Customer
 from oss_bss.ports import ServiceSpec
 from oss_bss.records import get
@@ -25,8 +28,10 @@ from oss_bss.sla import Outage
 class Fulfilment:
     """Customer, order, service and work-order handling, wired on the operator's bus."""
 
-    def __init__(self, operator):
+    def __init__(self, operator, fallout: FalloutPolicy | None = None):
         self.op = operator
+        self.fallout = fallout or FalloutPolicy()
+        self.cancelled = 0  # services the customers cancelled
         self.bus, self.records, self.catalog, self.network = operator.bus, operator.records, operator.catalog, operator.network
         bus = self.bus
         bus.register(c.RegisterCustomer, self.register_customer)
@@ -34,6 +39,11 @@ class Fulfilment:
         bus.register(c.CompleteWorkOrder, self.complete_work_order)
         bus.register(c.StartWorkOrder, self.start_work_order)
         bus.register(c.ModifyService, self.modify_service)
+        bus.register(c.MoveService, self.move_service)
+        bus.register(c.SuspendService, self.suspend_service)
+        bus.register(c.ResumeService, self.resume_service)
+        bus.register(c.OpenBillingAccount, self.open_billing_account)
+        bus.register(c.RetryServiceOrder, self.retry_service_order)
         bus.register(c.CancelService, self.cancel_service)
         bus.subscribe(e.WorkOrderCompleted, self._activate_service)
         bus.subscribe(e.ServiceActivated, self._complete_product_order)
@@ -52,30 +62,60 @@ class Fulfilment:
         """Party management: create the customer and its billing account."""
         r = self.records
         customer_id, account_id = r.new_id("CUS"), r.new_id("ACC")
+        if cmd.party_type not in ("individual", "organisation"):
+            raise ValidationError({"party_type": "must be individual or organisation"})
         r.customers[customer_id] = Customer(
-            customer_id, cmd.name, cmd.segment, cmd.email, cmd.address, cmd.site, account_id, cmd.at
-        )
+            customer_id, cmd.name, cmd.segment, cmd.email, cmd.address, cmd.site, account_id, cmd.at,
+            party_type=cmd.party_type,
+        )  # fmt: skip
         cycle_day = self.op.bill_cycle_days[(len(r.accounts)) % len(self.op.bill_cycle_days)]
-        r.accounts[account_id] = BillingAccount(account_id, customer_id, cycle_day, self.op.currency, cmd.at)
+        r.accounts[account_id] = BillingAccount(account_id, customer_id, cycle_day, self.op.currency, cmd.at,
+                                                payment_type="prepaid" if cmd.prepaid else "postpaid")  # fmt: skip
         self.bus.emit(e.CustomerRegistered(cmd.at, customer_id, account_id, cmd.segment, cmd.site))
         return customer_id
+
+    def open_billing_account(self, cmd: c.OpenBillingAccount) -> str:
+        """Party management: a child account (an enterprise site) under the customer's own account."""
+        r = self.records
+        customer = get(r.customers, "Customer", cmd.customer_id)
+        parent = get(r.accounts, "BillingAccount", cmd.parent_id or customer.billing_account_id)
+        if parent.customer_id != customer.id:
+            raise ValidationError({"parent_id": f"{parent.id} is not an account of {customer.id}"})
+        account_id = r.new_id("ACC")
+        r.accounts[account_id] = BillingAccount(account_id, customer.id, parent.bill_cycle_day, parent.currency,
+                                                cmd.at, parent_id=parent.id)  # fmt: skip
+        self.bus.emit(e.BillingAccountOpened(cmd.at, customer.id, account_id, parent.id))
+        return account_id
 
     def submit_product_order(self, cmd: c.SubmitProductOrder) -> str:
         """Order handling: accept the order and decompose it into a service order and its installation."""
         r = self.records
         customer = get(r.customers, "Customer", cmd.customer_id)
         offering = self.catalog.get(cmd.offering_id)
-        order = ProductOrder(r.new_id("PO"), customer.id, offering.id, cmd.at)
+        if not offering.orderable:
+            raise ValidationError({"offering_id": f"{offering.id} is {offering.lifecycle_status}, not Launched"})
+        account = get(r.accounts, "BillingAccount", cmd.billing_account_id or customer.billing_account_id)
+        if account.customer_id != customer.id:
+            raise ValidationError({"billing_account_id": f"{account.id} is not an account of {customer.id}"})
+        if offering.prepaid != (account.payment_type == "prepaid"):
+            raise ValidationError({"offering_id": f"{offering.id} is {'prepaid' if offering.prepaid else 'postpaid'}, "
+                                                  f"account {account.id} is {account.payment_type}"})  # fmt: skip
+        order = ProductOrder(r.new_id("PO"), customer.id, offering.id, cmd.at, billing_account_id=account.id)
         r.product_orders[order.id] = order
         self.bus.emit(e.ProductOrderSubmitted(cmd.at, order.id, customer.id, offering.id))
 
         key = r.services.next_key()
+        site = cmd.site or customer.site
         service = Service(
-            r.new_id("SVC"), key, customer.id, offering.id, order.id, customer.site, offering.bandwidth_bps, cmd.at
-        )
+            r.new_id("SVC"), key, customer.id, offering.id, order.id, site, offering.bandwidth_bps, cmd.at,
+            billing_account_id=account.id,
+        )  # fmt: skip
         r.services.add(service)
         r.services_by_customer[customer.id].append(service.id)
+        r.services_by_account[account.id].append(service.id)
         r.usage.set_plan(key, self.catalog.plan[offering.id])
+        if offering.prepaid:
+            self.op.charging.open(account.id, key)
         service_order = ServiceOrder(r.new_id("SO"), order.id, customer.id, service.id, cmd.at)
         r.service_orders[service_order.id] = service_order
         order.service_order_id = service_order.id
@@ -83,7 +123,7 @@ class Fulfilment:
         self.bus.emit(e.ServiceOrderCreated(cmd.at, service_order.id, order.id, customer.id, service.id))
 
         SERVICE_ORDER.move(service_order, "inProgress")
-        work = WorkOrder(r.new_id("WO"), service_order.id, customer.id, customer.site, "installation", cmd.at)
+        work = WorkOrder(r.new_id("WO"), service_order.id, customer.id, site, "installation", cmd.at)
         r.work_orders[work.id] = work
         self.bus.emit(e.WorkOrderIssued(cmd.at, work.id, service_order.id, customer.id, work.site, work.kind))
         return order.id
@@ -106,37 +146,56 @@ class Fulfilment:
         """Service configuration and activation: ask the network for a path with the bandwidth."""
         if event.kind != "installation":
             return
+        self._activate(get(self.records.service_orders, "ServiceOrder", event.service_order_id), event.at)
+
+    def retry_service_order(self, cmd: c.RetryServiceOrder) -> bool:
+        """Fallout handling: a held order tries its activation again; returns whether it went through."""
         r = self.records
-        so = get(r.service_orders, "ServiceOrder", event.service_order_id)
+        so = get(r.service_orders, "ServiceOrder", cmd.service_order_id)
+        if so.state != "held":
+            raise InvalidTransition("ServiceOrder", so.id, so.state, "inProgress")
+        SERVICE_ORDER.move(so, "inProgress")
+        PRODUCT_ORDER.move(get(r.product_orders, "ProductOrder", so.product_order_id), "inProgress")
+        return self._activate(so, cmd.at)
+
+    def _activate(self, so: ServiceOrder, at: float) -> bool:
+        r = self.records
         service = r.services.get(so.service_id)
         offering = self.catalog.get(service.offering_id)
         spec = ServiceSpec(service.id, service.site, service.bandwidth_bps, protected=offering.protected)
-        result = self.network.activate(spec, event.at)
+        result = self.network.activate(spec, at)
+        so.attempts += 1
         if not result.ok:
-            SERVICE.move(service, "terminated")
-            service.terminated_at = event.at
-            SERVICE_ORDER.move(so, "failed")
             so.failure_code, so.failure_reason = result.code, result.reason
-            so.completed_at = event.at
+            if so.attempts <= self.fallout.max_retries:  # fallout: hold the order and retry later
+                SERVICE_ORDER.move(so, "held")
+                order = get(r.product_orders, "ProductOrder", so.product_order_id)
+                PRODUCT_ORDER.move(order, "held")
+                order.failure_code, order.failure_reason = result.code, result.reason
+                self.bus.emit(e.ProductOrderHeld(at, order.id, so.id, so.customer_id, result.code, result.reason,
+                                                 at + self.fallout.retry_after, so.attempts))  # fmt: skip
+                return False
+            SERVICE.move(service, "terminated")
+            service.terminated_at = at
+            SERVICE_ORDER.move(so, "failed")
+            so.completed_at = at
             self.bus.emit(
-                e.ServiceOrderFailed(
-                    event.at, so.id, so.product_order_id, so.customer_id, service.id, result.code, result.reason
-                )
+                e.ServiceOrderFailed(at, so.id, so.product_order_id, so.customer_id, service.id, result.code, result.reason)
             )
-            return
+            return False
         r.services.bind_network_ref(service, result.network_ref)
         service.path, service.links = result.path, result.links
         for link in service.links:
             r.services_on_link[link].add(service.id)
         SERVICE.move(service, "active")
         service.operational_state = "up"
-        service.activated_at = event.at
+        service.activated_at = at
         r.usage.billable[service.key] = True
         SERVICE_ORDER.move(so, "completed")
-        so.completed_at = event.at
+        so.completed_at = at
         self.bus.emit(
             e.ServiceActivated(
-                event.at,
+                at,
                 service.id,
                 so.id,
                 so.product_order_id,
@@ -146,6 +205,7 @@ class Fulfilment:
                 service.bandwidth_bps,
             )
         )
+        return True
 
     def _complete_product_order(self, event: e.ServiceActivated) -> None:
         order = get(self.records.product_orders, "ProductOrder", event.order_id)
@@ -155,9 +215,14 @@ class Fulfilment:
 
     def _fail_product_order(self, event: e.ServiceOrderFailed) -> None:
         order = get(self.records.product_orders, "ProductOrder", event.order_id)
-        PRODUCT_ORDER.move(order, "failed")
         order.completed_at = event.at
         order.failure_code, order.failure_reason = event.code, event.reason
+        if self.fallout.max_retries:  # the retries ran out: the order is given up
+            PRODUCT_ORDER.move(order, "cancelled")
+            self.bus.emit(e.ProductOrderCancelled(event.at, order.id, order.customer_id,
+                                                  f"fallout: {event.reason}, after {self.fallout.max_retries} retries"))  # fmt: skip
+            return
+        PRODUCT_ORDER.move(order, "failed")
         self.bus.emit(e.ProductOrderFailed(event.at, order.id, order.customer_id, event.code, event.reason))
 
     # -- lifecycle changes ---------------------------------------------------
@@ -180,6 +245,55 @@ class Fulfilment:
         self.bus.emit(e.ServiceModified(cmd.at, service.id, service.customer_id, old, new.id, new.bandwidth_bps))
         return True
 
+    def move_service(self, cmd: c.MoveService) -> bool:
+        """The customer moves: the network re-provisions the service from the new site, or refuses."""
+        r = self.records
+        service = r.services.get(cmd.service_id)
+        if service.state != "active":
+            raise InvalidTransition("Service", service.id, service.state, f"moved to {cmd.site}")
+        if cmd.site == service.site:
+            raise ValidationError({"site": f"{service.id} is already at {cmd.site}"})
+        result = self.network.move(service.id, cmd.site, cmd.at)
+        if not result.ok:
+            self.bus.emit(e.ServiceMoveRefused(cmd.at, service.id, service.customer_id, cmd.site, result.reason))
+            return False
+        old = service.site
+        for link in service.links:
+            r.services_on_link[link].discard(service.id)
+        service.site, service.path, service.links = cmd.site, result.path, result.links
+        for link in service.links:
+            r.services_on_link[link].add(service.id)
+        self.bus.emit(e.ServiceMoved(cmd.at, service.id, service.customer_id, service.network_ref, old, cmd.site,
+                                     result.path))  # fmt: skip
+        return True
+
+    def suspend(self, service: Service, at: float, reason: str) -> None:
+        """Stop a live service in the network, keeping its resources (non-payment, request, balance)."""
+        self.network.suspend(service.id, at)
+        SERVICE.move(service, "suspended")
+        service.suspension_reason = reason
+        self.bus.emit(e.ServiceSuspended(at, service.id, service.customer_id, service.network_ref, reason))
+
+    def resume(self, service: Service, at: float) -> None:
+        self.network.resume(service.id, at)
+        SERVICE.move(service, "active")
+        service.suspension_reason = None
+        self.bus.emit(e.ServiceResumed(at, service.id, service.customer_id, service.network_ref))
+
+    def suspend_service(self, cmd: c.SuspendService) -> None:
+        """The customer pauses a service; it stays billed (the line shows the days as usual)."""
+        service = self.records.services.get(cmd.service_id)
+        if service.state != "active":
+            raise InvalidTransition("Service", service.id, service.state, "suspended")
+        self.suspend(service, cmd.at, "customer request")
+
+    def resume_service(self, cmd: c.ResumeService) -> None:
+        """The customer resumes a service it paused (not one suspended for debt or an empty balance)."""
+        service = self.records.services.get(cmd.service_id)
+        if service.state != "suspended" or service.suspension_reason != "customer request":
+            raise InvalidTransition("Service", service.id, f"{service.state} ({service.suspension_reason})", "active")
+        self.resume(service, cmd.at)
+
     def cancel_service(self, cmd: c.CancelService) -> None:
         """The customer ends a service: stopped in the network, billed to the day, no usage after."""
         r = self.records
@@ -187,6 +301,11 @@ class Fulfilment:
         if service.state not in ("active", "suspended"):
             raise InvalidTransition("Service", service.id, service.state, "terminated")
         self.terminate(service, cmd.at, "cancelled")
+        self.cancelled += 1
+        customer = r.customers[service.customer_id]
+        if all(r.services.get(s).state == "terminated" for s in r.services_by_customer[customer.id]):
+            customer.state = "churned"  # the customer's last service: the customer leaves
+            self.bus.emit(e.CustomerChurned(cmd.at, customer.id, "cancelled"))
 
     def terminate(self, service: Service, at: float, reason: str) -> None:
         """End a service: released in the network, billed up to ``at``, no usage rated after."""

@@ -36,6 +36,7 @@ class Service:
     offering_history: list[tuple[float, str]] = field(default_factory=list)
     one_time_billed: bool = False  # the offering's one-time price is on a bill
     billing_account_id: str = ""  # the account its charges go to
+    suspension_reason: str | None = None  # while suspended: why (non-payment, customer request, balance)
 
     def offering_at(self, at: float) -> str:
         """The offering in force at ``at`` (a change takes effect at its instant)."""

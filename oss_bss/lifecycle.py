@@ -32,14 +32,28 @@ class Lifecycle:
 
 
 # TMF622 ProductOrder states (the subset the flows use so far).
+# "held": fallout, waiting for a retry; "cancelled": given up after the retries.
 PRODUCT_ORDER = Lifecycle(
     "ProductOrder",
-    {"acknowledged": ("inProgress", "failed"), "inProgress": ("completed", "failed"), "completed": (), "failed": ()},
+    {
+        "acknowledged": ("inProgress", "failed"),
+        "inProgress": ("completed", "failed", "held", "cancelled"),
+        "held": ("inProgress", "cancelled"),
+        "completed": (),
+        "failed": (),
+        "cancelled": (),
+    },
 )
 # TMF641 ServiceOrder states.
 SERVICE_ORDER = Lifecycle(
     "ServiceOrder",
-    {"acknowledged": ("inProgress", "failed"), "inProgress": ("completed", "failed"), "completed": (), "failed": ()},
+    {
+        "acknowledged": ("inProgress", "failed"),
+        "inProgress": ("completed", "failed", "held"),
+        "held": ("inProgress", "failed"),
+        "completed": (),
+        "failed": (),
+    },
 )
 # Field work orders (installation visits and, later, repairs).
 WORK_ORDER = Lifecycle(

@@ -4,7 +4,8 @@
 * trouble to resolve: :class:`oss_bss.assurance.Assurance` (alarms, incidents,
   tickets) and :class:`oss_bss.performance.PerformanceManagement` (KPIs);
 * usage to bill: :class:`oss_bss.revenue.Revenue` (mediation, rating, bill
-  runs) and :class:`oss_bss.dunning.Collections` (payments and dunning).
+  runs), :class:`oss_bss.charging.OnlineCharging` (prepaid balances) and
+  :class:`oss_bss.dunning.Collections` (payments and dunning).
 
 The operator knows time only as the ``at`` of each message and the calendar
 it is given; it reaches the network only through its :class:`NetworkPort`.
@@ -19,11 +20,13 @@ from oss_bss import commands as c
 from oss_bss.assurance import Assurance
 from oss_bss.bus import MessageBus
 from oss_bss.catalog import Catalog
+from oss_bss.charging import OnlineCharging
 from oss_bss.dunning import Collections, DunningPolicy
 from oss_bss.errors import ValidationError
 from oss_bss.fulfilment import Fulfilment
 from oss_bss.inventory import resources_from
 from oss_bss.money import ZERO, from_micros, to_cents
+from oss_bss.ordering import FalloutPolicy
 from oss_bss.performance import PerformanceManagement
 from oss_bss.periods import Calendar
 from oss_bss.ports import MemoryUsageArchive, NetworkPort, UsageArchive
@@ -48,6 +51,7 @@ class Operator:
         thresholds: tuple[float, float] = (0.8, 0.7),
         tax_percent: Decimal = Decimal(0),
         dunning: DunningPolicy | None = None,
+        fallout: FalloutPolicy | None = None,
     ):
         days = [bill_cycle_day] if isinstance(bill_cycle_day, int) else list(bill_cycle_day)
         if not days or not all(1 <= d <= 28 for d in days):
@@ -65,7 +69,8 @@ class Operator:
         for resource in resources_from(topology):
             self.records.resources[resource.id] = resource
         self.tax_percent = tax_percent
-        self.fulfilment = Fulfilment(self)
+        self.fulfilment = Fulfilment(self, fallout)
+        self.charging = OnlineCharging(self)
         self.assurance = Assurance(bus, self.records, catalog, topology, thresholds=thresholds)
         self.performance = PerformanceManagement([link.id for link in topology.links])
         self.collections = Collections(self, dunning or DunningPolicy())
@@ -119,4 +124,8 @@ class Operator:
         return sum((b.amount for b in self.records.bills.values()), ZERO)
 
     def unbilled(self):
-        return to_cents(from_micros(self.records.usage.unbilled_micros))
+        """Usage rated for postpaid services and not billed yet (prepaid usage is paid for online)."""
+        usage = self.records.usage
+        prepaid = [k for k in self.charging.key_of.values() if k < len(usage.open_micros)]
+        online = int(usage.open_micros[prepaid].sum() + usage.late_micros[prepaid].sum())
+        return to_cents(from_micros(usage.unbilled_micros - online))

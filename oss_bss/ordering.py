@@ -21,6 +21,7 @@ class ProductOrder:
     completed_at: float | None = None
     failure_code: str | None = None
     failure_reason: str | None = None
+    billing_account_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -34,6 +35,15 @@ class ServiceOrder:
     completed_at: float | None = None
     failure_code: str | None = None
     failure_reason: str | None = None
+    attempts: int = 0  # activations tried
+
+
+@dataclass(frozen=True, slots=True)
+class FalloutPolicy:
+    """Order fallout: retry a refused activation ``max_retries`` times, ``retry_after`` apart, then cancel."""
+
+    retry_after: float = 86_400.0
+    max_retries: int = 0
 
 
 @dataclass(slots=True)

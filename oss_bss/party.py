@@ -1,4 +1,10 @@
-"""Parties and accounts (TMF629 customer, TMF666 billing account in shape)."""
+"""Parties and accounts (TMF629 customer, TMF632 party, TMF666 billing account in shape).
+
+A customer is an individual or an organisation. An organisation with several
+sites has an account hierarchy: its own (parent) account and one child
+account per site, each billed on its own; reports roll children up to the
+parent. A prepaid account pays by balance (online charging), not by bills.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ class Customer:
     billing_account_id: str
     registered_at: float
     state: str = "active"
+    party_type: str = "individual"  # TMF632: individual or organisation
 
 
 @dataclass(slots=True)
@@ -27,3 +34,5 @@ class BillingAccount:
     opened_at: float
     last_billed_at: float | None = None  # end of the last billed period
     dunning_state: str = "current"  # current, suspended, terminated
+    parent_id: str | None = None  # the parent account in an enterprise hierarchy
+    payment_type: str = "postpaid"  # postpaid (billed) or prepaid (online charging)

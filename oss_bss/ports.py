@@ -139,6 +139,9 @@ class NetworkPort(Protocol):
     def modify(self, service_id: str, bandwidth_bps: int, at: float) -> Activation:
         """Change a live service's bandwidth (re-routing it if the path lacks capacity)."""
 
+    def move(self, service_id: str, site: str, at: float) -> Activation:
+        """Re-provision a live service from another site (same handle, so usage continues)."""
+
     def suspend(self, service_id: str, at: float) -> None:
         """Stop carrying the service's traffic, keeping its resources."""
 

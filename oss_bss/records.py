@@ -30,6 +30,7 @@ class Records:
     work_orders: dict[str, WorkOrder] = field(default_factory=dict)
     services: ServiceInventory = field(default_factory=ServiceInventory)
     services_by_customer: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    services_by_account: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     services_on_link: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # live paths
     outages: dict[str, list] = field(default_factory=lambda: defaultdict(list))  # service -> [sla.Outage]
     sla_breaches: list = field(default_factory=list)  # (period end, sla.Breach)

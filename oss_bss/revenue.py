@@ -39,6 +39,7 @@ class Revenue:
         rated = r.usage.rate(mediated)
         if len(rated):
             self.archive.append(rated)
+        self.op.charging.settle(rated, cmd.at)
         if len(mediated.rejected_index):  # kept, with their reason, for audit
             self.archive.reject(batch, keys, mediated.rejected_index, mediated.rejected_reason)
         start, self.last_collection = self.last_collection, cmd.at
@@ -66,9 +67,14 @@ class Revenue:
                 continue
             cycle_start = cal.previous_cycle_date(cmd.at, account.bill_cycle_day)
             start = max(cycle_start, account.last_billed_at or account.opened_at)
-            services = [r.services.get(s) for s in r.services_by_customer.get(account.customer_id, ())]
+            services = [r.services.get(s) for s in r.services_by_account.get(account.id, ())]
             services = [s for s in services if live_in(s, start, cmd.at)]
             account.last_billed_at = cmd.at
+            if account.payment_type == "prepaid":  # charged online: a new cycle for allowances, no bill
+                for s in services:
+                    r.usage.close(s.key, cmd.at)
+                    r.usage.close_late(s.key)
+                continue
             if not services:
                 continue
             kpis = {s.id: self.op.performance.close(s.key) for s in services}

@@ -197,6 +197,20 @@ class SimulatedNetwork:
             self.publish(ServiceRerouted(at, svc.id, svc.path, tuple(self._link_ids[i] for i in svc.links)))
         return self._activation(svc)
 
+    def move(self, service_id: str, site: str, at: float) -> Activation:
+        svc = self._services[service_id]
+        if site not in self.topology_model.graph:
+            return Activation.refused("unknown_site", f"unknown site {site!r}")
+        self._release(svc)
+        route = self._route(site, svc.bandwidth_bps, self._targets_of(svc))
+        if route is None:
+            self._reserve(svc)
+            return Activation.refused("no_capacity", f"no path from {site} with {fmt_bps(svc.bandwidth_bps)} free")
+        svc.path, svc.links = tuple(route[0]), tuple(route[1])
+        self._reserve(svc)
+        self._update_carrying(svc, at)
+        return self._activation(svc)
+
     def suspend(self, service_id: str, at: float) -> None:
         svc = self._services[service_id]
         svc.suspended = True

@@ -37,7 +37,8 @@ class Person:
     segment: str
     segment_index: int
     site: str
-    offering_id: str
+    offering_id: str  # or a bundle id
+    party_type: str = "individual"
 
 
 def _local_part(name: str) -> str:
@@ -66,7 +67,12 @@ def generate(population: Population, sites: list[str], streams: RandomStreams) -
         mine = seg_idx == i
         offerings[mine] = rng.choice(list(mix), size=int(mine.sum()), p=weights / weights.sum())
 
-    residential = seg_idx == names.index("residential") if "residential" in names else np.zeros(n, bool)
+    def individual(name: str) -> bool:
+        party = population.segments[name].party
+        return party == "individual" if party is not None else name == "residential"
+
+    individuals = [i for i, name in enumerate(names) if individual(name)]
+    residential = np.isin(seg_idx, individuals)
     people = _pool(fake.name, min(POOL, int(residential.sum())))
     companies = _pool(fake.company, min(POOL, n - int(residential.sum())))
     streets = _pool(fake.street_address, min(POOL, n))
@@ -90,4 +96,5 @@ def generate(population: Population, sites: list[str], streams: RandomStreams) -
             int(seg_idx[k]),
             site,
             offerings[k],
+            "individual" if residential[k] else "organisation",
         )

@@ -22,7 +22,8 @@ from oss_bss.adapters.usage_files import ParquetUsageArchive
 from oss_bss.bus import MessageBus
 from oss_bss.dunning import DunningPolicy
 from oss_bss.reports import revenue_assurance, revenue_report
-from oss_bss.money import ZERO, to_cents
+from oss_bss.money import ZERO, from_micros, to_cents
+from oss_bss.ordering import FalloutPolicy
 from oss_bss.operator import Operator
 from oss_bss.periods import Calendar
 from sim.backends import backend
@@ -83,6 +84,7 @@ def run(
                 tax_percent=spec.billing.tax_percent,
                 dunning=DunningPolicy(spec.billing.payment_terms, spec.dunning.reminder_after,
                                       spec.dunning.suspend_after, spec.dunning.terminate_after),
+                fallout=FalloutPolicy(spec.ordering.fallout.retry_after, spec.ordering.fallout.max_retries),
             )  # fmt: skip
             env = simpy.Environment()
             people = generate(spec.population, list(topology.graph.nodes), streams)
@@ -153,8 +155,30 @@ def summarise(spec: Scenario, topology_name: str, operator: Operator, log: Event
             "submitted": len(r.product_orders),
             "completed": orders["completed"],
             "failed": orders["failed"],
+            "cancelled": orders["cancelled"],
+            "held": orders["held"],
             "in_progress": orders["inProgress"] + orders["acknowledged"],
+            "fallout_retries": log.by_type.get("ProductOrderHeld", 0),
             "failure_reasons": dict(sorted(reasons.items())),
+        },
+        "changes": {
+            "modified": log.by_type.get("ServiceModified", 0),
+            "moved": log.by_type.get("ServiceMoved", 0),
+            "refused": log.by_type.get("ServiceModificationRefused", 0) + log.by_type.get("ServiceMoveRefused", 0),
+            "cancelled": operator.fulfilment.cancelled,
+        },
+        "parties": {
+            "individuals": sum(c.party_type == "individual" for c in r.customers.values()),
+            "organisations": sum(c.party_type == "organisation" for c in r.customers.values()),
+            "billing_accounts": len(r.accounts),
+            "child_accounts": sum(a.parent_id is not None for a in r.accounts.values()),
+        },
+        "prepaid": {
+            "accounts": len(operator.charging.key_of),
+            "charged": format(to_cents(from_micros(operator.charging.charged_micros)), "f"),
+            "topped_up": format(operator.charging.topped_up, "f"),
+            "cutoffs": operator.charging.cutoffs,
+            "balance": format(to_cents(sum((operator.charging.balance_of(a) for a in operator.charging.key_of), ZERO)), "f"),
         },
         "services": {"active": services["active"], "by_state": dict(sorted(services.items()))},
         "usage": {
@@ -176,7 +200,12 @@ def summarise(spec: Scenario, topology_name: str, operator: Operator, log: Event
             "resumed": log.by_type.get("ServiceResumed", 0),
             "terminated": log.by_type.get("ServiceTerminated", 0),
         },
-        "invoices": {"count": len(r.bills)},
+        "invoices": {
+            "count": len(r.bills),
+            "lines_by_kind": dict(sorted(Counter(line.kind for b in r.bills.values() for line in b.lines).items())),
+            "discounts": format(-sum((line.amount for b in r.bills.values() for line in b.lines
+                                      if line.kind == "discount"), ZERO), "f"),  # fmt: skip
+        },
         "alarms": {
             "raised": len(operator.assurance.alarms),
             "root_causes": sum(1 for a in operator.assurance.alarms if a.is_root_cause),

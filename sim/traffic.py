@@ -118,6 +118,10 @@ class TrafficModel:
         self._slot[ref] = k
         self.count += 1
 
+    def move(self, ref: int, site: int) -> None:
+        """A service's customer moved to another site (for changes aimed at sites)."""
+        self.site[self._slot[ref]] = site
+
     def remove(self, ref: int) -> None:
         """A service stops for good; the last slot moves into its place."""
         slot, last = self._slot.pop(ref), self.count - 1

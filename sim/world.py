@@ -57,6 +57,19 @@ class World:
         bus.subscribe(e.CustomerBillIssued, self._on_bill)
         bus.subscribe(e.ServiceTerminated, lambda ev: self.traffic.remove(ev.network_ref))
         self._payer: dict[str, str] = {}  # customer -> on_time, late, never
+        self._accounts: dict[str, str] = {}  # customer -> its own billing account
+        bus.subscribe(e.CustomerRegistered, lambda ev: self._accounts.__setitem__(ev.customer_id, ev.billing_account_id))
+        self._has_changes = [s.changes.modifies_per_year + s.changes.moves_per_year + s.changes.cancels_per_year > 0
+                             for s in scenario.population.segments.values()]  # fmt: skip
+        # What customers know of their services, from the operator's events: id -> [state, offering, site].
+        self._mine: dict[str, list] = {}
+        self._ordered: dict[str, str] = {}  # product order -> offering
+        bus.subscribe(e.ProductOrderSubmitted, lambda ev: self._ordered.__setitem__(ev.order_id, ev.offering_id))
+        bus.subscribe(e.ServiceModified, lambda ev: self._note(ev.service_id, 1, ev.to_offering_id))
+        bus.subscribe(e.ServiceMoved, lambda ev: self._note(ev.service_id, 2, ev.to_site))
+        bus.subscribe(e.ServiceSuspended, lambda ev: self._note(ev.service_id, 0, "suspended"))
+        bus.subscribe(e.ServiceResumed, lambda ev: self._note(ev.service_id, 0, "active"))
+        bus.subscribe(e.ServiceTerminated, lambda ev: self._mine.pop(ev.service_id, None))
         self._paying = streams.get("customers.payment")
         self._pay_delay = streams.get("customers.payment.delay")
         segments = [SegmentTraffic.from_config(s) for s in scenario.population.segments.values()]
@@ -68,8 +81,16 @@ class World:
         self._site_index = {node: i for i, node in enumerate(network.topology_model.graph.nodes)}
         self._customer: dict[str, tuple[int, int]] = {}  # customer id -> (segment, site index)
         self._install = streams.get("workforce.installation")
+        self._sites = list(network.topology_model.graph.nodes)
+        self._extra_sites = streams.get("population.sites")
+        self._changes = streams.get("customers.changes")
+        self._top_ups = streams.get("customers.top_ups")
+        self._bundles = {b.id: b for b in scenario.bundles}
         bus.subscribe(e.WorkOrderIssued, self._on_work_order)
         bus.subscribe(e.ServiceActivated, self._on_activated)
+        bus.subscribe(e.ProductOrderHeld, self._on_fallout)
+        bus.subscribe(e.ServiceMoved, lambda ev: self.traffic.move(ev.network_ref, self._site_index[ev.to_site]))
+        bus.subscribe(e.PrepaidBalanceExhausted, self._on_cut_off)
 
     def start(self) -> None:
         self.env.process(self._arrivals())
@@ -85,20 +106,102 @@ class World:
         mean_gap = DAY / self.scenario.ordering.arrivals_per_day
         for person in self.people:
             yield self.env.timeout(float(rng.exponential(mean_gap)))
+            self._register(person, self.env.now)
+
+    def _register(self, person: Person, now: float) -> None:
+        """A party becomes a customer and orders: every offering of a bundle, at every site of an organisation."""
+        segment = self.scenario.population.segments[person.segment]
+        customer_id = self.bus.handle(
+            c.RegisterCustomer(now, person.name, person.segment, person.email, person.address, person.site,
+                               person.party_type, prepaid=segment.prepaid is not None)
+        )  # fmt: skip
+        self._customer[customer_id] = (person.segment_index, self._site_index[person.site])
+        paying = segment.payment
+        if paying is not None:
+            kinds, shares = ("on_time", "late", "never"), [paying.on_time, paying.late, paying.never]
+            self._payer[customer_id] = kinds[int(self._paying.choice(3, p=shares))]
+        if segment.prepaid is not None and segment.prepaid.initial_balance > 0:
+            self.bus.handle(c.TopUp(now, self._accounts[customer_id], segment.prepaid.initial_balance))
+        offerings = self._bundles[person.offering_id].offerings if person.offering_id in self._bundles \
+            else [person.offering_id]  # fmt: skip
+        sites = [person.site]
+        if segment.sites > 1:  # an enterprise: more sites, each with its own child account
+            others = [s for s in self._sites if s != person.site]
+            pick = self._extra_sites.choice(len(others), size=min(segment.sites - 1, len(others)), replace=False)
+            sites += [others[i] for i in sorted(pick)]
+        for site in sites:
+            account = self.bus.handle(c.OpenBillingAccount(now, customer_id)) if segment.sites > 1 else None
+            for offering_id in offerings:
+                self.bus.handle(c.SubmitProductOrder(now, customer_id, offering_id, site, account))
+
+    def _on_fallout(self, event: e.ProductOrderHeld) -> None:
+        """Order fallout: the operator asks to try again at the policy's time."""
+        self.env.process(self._at(event.retry_at, c.RetryServiceOrder(event.retry_at, event.service_order_id)))
+
+    def _at(self, when: float, command):
+        yield self.env.timeout(max(0.0, when - self.env.now))
+        self.bus.handle(command)
+
+    def _on_cut_off(self, event: e.PrepaidBalanceExhausted) -> None:
+        """A prepaid customer cut off tops up after a while, or (the others) never does."""
+        segment = self.scenario.population.segments[self._segment_names[self._customer[event.customer_id][0]]]
+        plan = segment.prepaid
+        if self._top_ups.random() >= plan.share:
+            return
+        wait = float(self._top_ups.exponential(plan.after))
+        self.env.process(self._later(wait, lambda: c.TopUp(self.env.now, event.billing_account_id, plan.amount)))
+
+    def _later(self, delay: float, make):
+        yield self.env.timeout(delay)
+        self.bus.handle(make())
+
+    def _lifecycle(self, event: e.ServiceActivated):
+        """The customer's changes to a live service: modifies, moves and a cancellation, as Poisson events."""
+        segment = self.scenario.population.segments[self._segment_names[self._customer[event.customer_id][0]]]
+        rates = segment.changes
+        year = 365.0 * DAY
+        kinds = [(k, r) for k, r in (("modify", rates.modifies_per_year), ("move", rates.moves_per_year),
+                                     ("cancel", rates.cancels_per_year)) if r > 0]  # fmt: skip
+        total = sum(r for _, r in kinds)
+        service_id = event.service_id
+        while True:
+            yield self.env.timeout(float(self._changes.exponential(year / total)))
+            kind = kinds[int(self._changes.choice(len(kinds), p=[r / total for _, r in kinds]))][0]
+            if not self._service_live(service_id):
+                return
             now = self.env.now
-            customer_id = self.bus.handle(
-                c.RegisterCustomer(now, person.name, person.segment, person.email, person.address, person.site)
-            )
-            self._customer[customer_id] = (person.segment_index, self._site_index[person.site])
-            paying = self.scenario.population.segments[person.segment].payment
-            if paying is not None:
-                kinds, shares = ("on_time", "late", "never"), [paying.on_time, paying.late, paying.never]
-                self._payer[customer_id] = kinds[int(self._paying.choice(3, p=shares))]
-            self.bus.handle(c.SubmitProductOrder(now, customer_id, person.offering_id))
+            if kind == "cancel":
+                self.bus.handle(c.CancelService(now, service_id))
+                return
+            if kind == "modify":
+                current = self._offering_of(service_id)
+                choices = [o for o in segment.offerings if o != current and o not in self._bundles]
+                if choices:
+                    self.bus.handle(c.ModifyService(now, service_id, choices[int(self._changes.integers(len(choices)))]))
+            else:
+                site = self._sites[int(self._changes.integers(len(self._sites)))]
+                if site != self._site_of(service_id):
+                    self.bus.handle(c.MoveService(now, service_id, site))
+
+    def _note(self, service_id: str, field: int, value) -> None:
+        if service_id in self._mine:
+            self._mine[service_id][field] = value
+
+    def _service_live(self, service_id: str) -> bool:
+        return self._mine.get(service_id, ("gone",))[0] == "active"
+
+    def _offering_of(self, service_id: str) -> str:
+        return self._mine[service_id][1]
+
+    def _site_of(self, service_id: str) -> str:
+        return self._mine[service_id][2]
 
     def _on_activated(self, event: e.ServiceActivated) -> None:
-        segment, site = self._customer[event.customer_id]
-        self.traffic.add(event.network_ref, segment, site)
+        self._mine[event.service_id] = ["active", self._ordered.pop(event.order_id, None), event.path[0]]
+        segment, _ = self._customer[event.customer_id]
+        self.traffic.add(event.network_ref, segment, self._site_index[event.path[0]])
+        if self._has_changes[segment]:
+            self.env.process(self._lifecycle(event))
 
     def _traffic_change(self, event):
         """A timed change of behaviour: a flash crowd (with 'for') or a lasting shift."""
@@ -208,6 +311,7 @@ class World:
             yield self.env.timeout(HOUR)
             now = self.env.now
             refs, volume = self.traffic.demand(t0, now)
+            volume = self.bus.handle(c.ReserveUsage(now, t0, refs, volume))  # online charging grants
             self.network.carry(refs, volume, t0, now)
             self.bus.handle(c.CollectKpis(now))
             self.bus.handle(c.CollectUsage(now))

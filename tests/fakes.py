@@ -39,6 +39,11 @@ class FakeNetwork:
     def modify(self, service_id: str, bandwidth_bps: int, at: float) -> Activation:
         return Activation(True, network_ref=self.active[service_id])
 
+    def move(self, service_id: str, site: str, at: float) -> Activation:
+        if site in self.refuse_sites:
+            return Activation.refused("no_capacity", f"no capacity at {site}")
+        return Activation(True, network_ref=self.active[service_id], path=(site, "gw"))
+
     def suspend(self, service_id: str, at: float) -> None:
         self.suspended.add(service_id)
 

@@ -12,6 +12,7 @@ type, canonical decimal text on SQLite (whose NUMERIC would store floats).
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from decimal import Decimal
 from operator import attrgetter
 
@@ -67,6 +68,36 @@ product_offering = Table(
     Column("usage_price_per_gb", Money, nullable=False),
     Column("protected", Boolean, nullable=False),
     Column("sla_name", String(80)),
+    Column("prepaid", Boolean, nullable=False),
+)
+# TMF620 ProductOfferingPrice: one row per price version of an offering.
+product_offering_price = Table(
+    "product_offering_price", metadata,
+    Column("offering_id", String(80), ForeignKey("product_offering.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("valid_from", Float, nullable=False),  # seconds from the run's start
+    Column("monthly", Money, nullable=False),
+    Column("one_time", Money, nullable=False),
+    Column("included_gb", Money, nullable=False),
+    Column("tiers", Text, nullable=False),  # JSON [[from_gb, price_per_gb], ...] as decimal strings
+    Column("hour_percent", Text, nullable=False),  # JSON list of 24 percentages
+)
+promotion = Table(
+    "promotion", metadata,
+    Column("id", String(80), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("offering_ids", Text, nullable=False),
+    Column("percent_off", Money, nullable=False),
+    Column("duration", Float, nullable=False),
+    Column("order_from", Float),
+    Column("order_until", Float),
+)
+bundle = Table(
+    "bundle", metadata,
+    Column("id", String(80), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("offering_ids", Text, nullable=False),
+    Column("percent_off", Money, nullable=False),
 )
 customer = Table(
     "customer", metadata,
@@ -79,6 +110,7 @@ customer = Table(
     Column("billing_account_id", String(20), nullable=False),
     Column("registered_at", Float, nullable=False),
     Column("state", String(20), nullable=False),
+    Column("party_type", String(20), nullable=False),
 )
 billing_account = Table(
     "billing_account", metadata,
@@ -89,6 +121,8 @@ billing_account = Table(
     Column("opened_at", Float, nullable=False),
     Column("last_billed_at", Float),
     Column("dunning_state", String(20), nullable=False),
+    Column("parent_id", String(20)),
+    Column("payment_type", String(20), nullable=False),
 )
 product_order = Table(
     "product_order", metadata,
@@ -101,6 +135,7 @@ product_order = Table(
     Column("service_order_id", String(20)),
     Column("failure_code", String(40)),
     Column("failure_reason", Text),
+    Column("billing_account_id", String(20), ForeignKey("billing_account.id")),
 )
 service_order = Table(
     "service_order", metadata,
@@ -113,6 +148,7 @@ service_order = Table(
     Column("completed_at", Float),
     Column("failure_code", String(40)),
     Column("failure_reason", Text),
+    Column("attempts", Integer, nullable=False),
 )
 work_order = Table(
     "work_order", metadata,
@@ -144,6 +180,8 @@ service = Table(
     Column("created_at", Float, nullable=False),
     Column("activated_at", Float),
     Column("terminated_at", Float),
+    Column("billing_account_id", String(20), ForeignKey("billing_account.id"), nullable=False),
+    Column("suspension_reason", String(60)),
 )
 resource = Table(
     "resource", metadata,
@@ -279,6 +317,10 @@ def _tables(records: Records, catalog: Catalog) -> list[tuple[Table, object]]:
     r = records
     return [
         (product_offering, catalog),
+        (product_offering_price, _prices(catalog)),
+        (promotion, [SimpleNamespace(**{**{f: getattr(p, f) for f in p.__dataclass_fields__}, **_window(p)})
+                     for p in catalog.promotions]),  # fmt: skip
+        (bundle, catalog.bundles.values()),
         (customer, r.customers.values()),
         (billing_account, r.accounts.values()),
         (product_order, r.product_orders.values()),
@@ -290,6 +332,26 @@ def _tables(records: Records, catalog: Catalog) -> list[tuple[Table, object]]:
         (bill_line, (line for bill in r.bills.values() for line in bill.lines)),
         (customer_experience, r.experience),
     ]
+
+
+def _window(p) -> dict:
+    """A promotion's order window, an open end as NULL."""
+    return {k: (v if abs(v) != float("inf") else None) for k, v in (("order_from", p.order_from),
+                                                                       ("order_until", p.order_until))}  # fmt: skip
+
+
+def _prices(catalog: Catalog) -> list:
+    """Price versions as row objects (tiers and hours as JSON)."""
+    rows = []
+    for offering in catalog:
+        for number, v in enumerate(offering.prices.versions):
+            rows.append(SimpleNamespace(
+                offering_id=offering.id, version=number, valid_from=v.valid_from, monthly=v.monthly,
+                one_time=v.one_time, included_gb=v.included_gb,
+                tiers=json.dumps([[str(t.from_gb), str(t.price_per_gb)] for t in v.tiers]),
+                hour_percent=json.dumps(list(v.hour_percent)),
+            ))  # fmt: skip
+    return rows
 
 
 def _assurance_tables(assurance) -> list[tuple[Table, object]]:
