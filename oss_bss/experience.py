@@ -28,6 +28,7 @@ class Experience:
     loss: float
     ticket_hours: float
     bill_shock: bool
+    billing_account_id: str = ""  # an enterprise's sites are measured one account each
 
 
 def experience_index(outage_minutes: float, latency_ms: float, loss: float, ticket_hours: float,

@@ -136,4 +136,5 @@ class Revenue:
         shock = shocked(bill.amount, reference)
         r.last_bill_amount[account.id] = bill.amount
         index = experience_index(outage / 60, latency, loss, hours, shock)
-        r.experience.append(Experience(customer.id, customer.segment, end, index, outage / 60, latency, loss, hours, shock))
+        r.experience.append(Experience(customer.id, customer.segment, end, index, outage / 60, latency, loss, hours, shock,
+                                       account.id))  # fmt: skip

@@ -173,10 +173,11 @@ class World:
             if kind == "cancel":
                 self.bus.handle(c.CancelService(now, service_id))
                 return
-            if kind == "modify":
+            if kind == "modify":  # to another offering the segment orders on its own (not a bundle's part)
                 current = self._offering_of(service_id)
-                choices = [o for o in segment.offerings if o != current and o not in self._bundles]
-                if choices:
+                direct = [o for o in segment.offerings if o not in self._bundles]
+                choices = [o for o in direct if o != current]
+                if current in direct and choices:
                     self.bus.handle(c.ModifyService(now, service_id, choices[int(self._changes.integers(len(choices)))]))
             else:
                 site = self._sites[int(self._changes.integers(len(self._sites)))]

@@ -182,6 +182,7 @@ service = Table(
     Column("terminated_at", Float),
     Column("billing_account_id", String(20), ForeignKey("billing_account.id"), nullable=False),
     Column("suspension_reason", String(60)),
+    Column("offering_history", Text, nullable=False),  # JSON [[until, earlier offering id], ...]
 )
 resource = Table(
     "resource", metadata,
@@ -285,8 +286,9 @@ trouble_ticket = Table(
 
 customer_experience = Table(
     "customer_experience", metadata,
-    Column("customer_id", String(20), ForeignKey("customer.id"), primary_key=True),
+    Column("billing_account_id", String(20), ForeignKey("billing_account.id"), primary_key=True),
     Column("period_end", Float, primary_key=True),
+    Column("customer_id", String(20), ForeignKey("customer.id"), nullable=False),
     Column("segment", String(40), nullable=False),
     Column("index", Float, nullable=False),
     Column("outage_minutes", Float, nullable=False),
