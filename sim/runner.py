@@ -175,10 +175,11 @@ def summarise(spec: Scenario, topology_name: str, operator: Operator, log: Event
         },
         "prepaid": {
             "accounts": len(operator.charging.key_of),
-            "charged": format(to_cents(from_micros(operator.charging.charged_micros)), "f"),
+            # Exact to the micro-unit: topped_up = charged + balance, to the last digit.
+            "charged": format(from_micros(operator.charging.charged_micros), "f"),
             "topped_up": format(operator.charging.topped_up, "f"),
             "cutoffs": operator.charging.cutoffs,
-            "balance": format(to_cents(sum((operator.charging.balance_of(a) for a in operator.charging.key_of), ZERO)), "f"),
+            "balance": format(sum((operator.charging.balance_of(a) for a in operator.charging.key_of), ZERO), "f"),
         },
         "services": {"active": services["active"], "by_state": dict(sorted(services.items()))},
         "usage": {

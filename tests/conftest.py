@@ -39,7 +39,9 @@ def write_scenario(tmp_path):
                 node = data
                 *parents, last = key.split(".")
                 for p in parents:
-                    node = node[p]
+                    node = node[int(p)] if isinstance(node, list) else node[p]
+                if isinstance(node, list):
+                    last = int(last)
                 if value is None:
                     del node[last]
                 else:
