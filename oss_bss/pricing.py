@@ -219,16 +219,30 @@ class Tariffs:
         self.schedules.append(schedule)
         return len(self.schedules) - 1
 
+    @property
+    def needs_volume(self) -> bool:
+        """Whether any price depends on the cycle's volume or the hour (else rating is one multiplication)."""
+        return any(not t.flat for s in self.schedules for t in s.compiled)
+
     def add_flat(self, price_per_gb: Decimal) -> int:
         """A plan of one usage price for ever (no recurring price): for tools and tests."""
         return self.add(PriceSchedule((PriceVersion(0.0, ZERO, tiers=(UsageTier(Decimal(0), price_per_gb),)),)))
 
-    def rate(self, plans: np.ndarray, start: np.ndarray, volume: np.ndarray, before: np.ndarray) -> np.ndarray:
-        """Micros for each record: its plan's version at its start, its cycle volume before it."""
-        out = np.zeros(len(volume), np.int64)
+    def rate(self, plans: np.ndarray, start: np.ndarray, volume: np.ndarray, before: np.ndarray | None) -> np.ndarray:
+        """Micros for each record: its plan's version at its start, its cycle volume before it.
+
+        ``before`` may be None when every tariff is flat (:attr:`needs_volume` is false).
+        """
         if len(volume) == 0:
-            return out
-        present = np.flatnonzero(np.bincount(plans, minlength=len(self.schedules)))
+            return np.zeros(0, np.int64)
+        if len(self.schedules) == 1 and len(self.schedules[0].versions) == 1:  # one price for all: no grouping
+            tariff = self.schedules[0].compiled[0]
+            return flat_rate(volume, int(tariff.prices[0])) if tariff.flat else tariff.rate(start, volume, before)
+        out = np.zeros(len(volume), np.int64)
+        if len(self.schedules) == 1:
+            present = np.zeros(1, np.int64)
+        else:
+            present = np.flatnonzero(np.bincount(plans, minlength=len(self.schedules)))
         for plan in present:
             rows: slice | np.ndarray = slice(None) if len(present) == 1 else np.flatnonzero(plans == plan)
             schedule = self.schedules[plan]

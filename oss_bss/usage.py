@@ -178,13 +178,17 @@ class UsageLedger:
         keys, volume = mediated.service_key, mediated.volume_bytes
         late = mediated.start < self.billed_until[keys]
         any_late = bool(late.any())
-        if any_late:  # late records continue the volume of the period they belong to
+        # The cycle's volume matters only to tiers, allowances and hours; flat tariffs skip it.
+        by_volume = self.tariffs.needs_volume
+        before = None
+        if by_volume and any_late:  # late records continue the volume of the period they belong to
             before = np.where(late, self.closed_cycle_bytes[keys], self.cycle_bytes[keys])
-        else:
+        elif by_volume:
             before = self.cycle_bytes[keys]
-        if not mediated.unique_keys:
+        if by_volume and not mediated.unique_keys:
             before = before + _before_in_batch(keys, late.view(np.int8), mediated.start, volume)
-        charges = rated_charges = self.tariffs.rate(self.plan[keys], mediated.start, volume, before)
+        plans = self.plan[keys] if len(self.tariffs.schedules) > 1 else None
+        charges = rated_charges = self.tariffs.rate(plans, mediated.start, volume, before)
         if mediated.unique_keys:
             self.rated_bytes[keys] += volume
         else:
@@ -202,12 +206,14 @@ class UsageLedger:
             np.add.at(self.open_bytes, keys, volume)
             np.add.at(self.open_records, keys, 1)
         elif mediated.unique_keys:
-            self.cycle_bytes[keys] += mediated.volume_bytes
+            if by_volume:
+                self.cycle_bytes[keys] += mediated.volume_bytes
             self.open_micros[keys] += charges
             self.open_bytes[keys] += mediated.volume_bytes
             self.open_records[keys] += 1
         else:  # several intervals of one service: np.add.at sums repeated keys exactly
-            np.add.at(self.cycle_bytes, keys, mediated.volume_bytes)
+            if by_volume:
+                np.add.at(self.cycle_bytes, keys, mediated.volume_bytes)
             np.add.at(self.open_micros, keys, charges)
             np.add.at(self.open_bytes, keys, mediated.volume_bytes)
             np.add.at(self.open_records, keys, 1)

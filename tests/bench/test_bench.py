@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from oss_bss.ports import UsageBatch
+from oss_bss.pricing import PriceSchedule, PriceVersion, Tariffs, UsageTier
 from oss_bss.usage import UsageLedger, mediate
 from sim import runner
 from sim.scenario import Lognormal, load_scenario
@@ -47,6 +48,27 @@ def test_mediation_and_rating(measure, records):
 
     rated = measure("rating: mediate + rate", work, items=N_RECORDS, baseline="rating: bare numpy group-by")
     assert len(rated) == N_RECORDS
+
+
+def test_tiered_rating(measure, records):
+    """The same records against a tiered tariff with an allowance and off-peak hours, in two price versions."""
+    keys, start, volume = records
+    batch = UsageBatch(keys + 1, start, start + 3600, volume)
+    ref_to_key = np.arange(-1, N_RECORDS)
+    billable = np.ones(N_RECORDS, dtype=bool)
+    tiers = (UsageTier(Decimal(0), Decimal("0.02")), UsageTier(Decimal(100), Decimal("0.01")))
+    schedule = PriceSchedule((
+        PriceVersion(0.0, Decimal("30"), tiers=tiers, included_gb=Decimal(5), hour_percent=(50,) * 7 + (100,) * 17),
+        PriceVersion(1800.0, Decimal("32"), tiers=tiers, included_gb=Decimal(5), hour_percent=(50,) * 7 + (100,) * 17),
+    ))  # fmt: skip
+    ledger = UsageLedger(N_RECORDS, Tariffs([schedule]))
+
+    def work():
+        m = mediate(batch, ref_to_key[batch.network_ref], billable)
+        return ledger.rate(m)
+
+    rated = measure("rating: tiered, allowance, off-peak", work, items=N_RECORDS, baseline="rating: bare numpy group-by")
+    assert len(rated) == N_RECORDS and rated.charge_micros.sum() > 0
 
 
 def test_rating_baseline(measure, records):
