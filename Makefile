@@ -6,13 +6,14 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench check clean help
+.PHONY: demo test bench check scale clean help
 
 help:
 	@echo "make demo   run scenarios/quickstart.yaml on the simulated network"
 	@echo "make test   run the test suite"
 	@echo "make bench  run the benchmarks (pytest-benchmark)"
 	@echo "make check  validate every scenario in scenarios/"
+	@echo "make scale  run scenarios/scale-1m.yaml (a million customers; minutes, ~5 GB)"
 	@echo "make clean  remove the virtual environment and run folders"
 
 $(STAMP): pyproject.toml
@@ -35,6 +36,10 @@ bench: $(STAMP)
 
 check: $(STAMP)
 	@for f in scenarios/*.yaml; do $(PY) run_scenario.py "$$f" --check || exit 2; done
+
+scale: $(STAMP)
+	rm -rf runs/scale-1m
+	$(PY) run_scenario.py scenarios/scale-1m.yaml --out runs/scale-1m
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .benchmarks

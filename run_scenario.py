@@ -36,7 +36,7 @@ def _default_out(name: str) -> Path:
 
 def _summary_table(summary: dict, folder: Path) -> Table:
     table = Table(title=f"{summary['scenario']}: {summary['simulated_days']:g} simulated days "
-                  f"in {summary['wall_seconds']:.1f} s", show_header=True)
+                  f"in {summary['wall_seconds']:.1f} s, {summary['peak_memory_mb']:,.0f} MB peak", show_header=True)
     table.add_column("figure")
     table.add_column("value", justify="right")
     cur = summary["currency"]
@@ -44,13 +44,17 @@ def _summary_table(summary: dict, folder: Path) -> Table:
         ("customers", f"{summary['customers']:,}"),
         ("orders submitted", f"{summary['orders']['submitted']:,}"),
         ("orders completed", f"{summary['orders']['completed']:,}"),
-        ("orders failed", f"{summary['orders']['failed']:,}"),
+        ("orders failed / cancelled after fallout", f"{summary['orders']['failed']:,} / {summary['orders']['cancelled']:,}"),
         ("services active", f"{summary['services']['active']:,}"),
         ("usage records", f"{summary['usage']['records']:,}"),
         ("usage volume", f"{summary['usage']['volume_bytes'] / 1e12:,.2f} TB"),
         ("invoices", f"{summary['invoices']['count']:,}"),
         ("revenue invoiced", f"{summary['revenue']['invoiced']} {cur}"),
         ("usage not yet billed", f"{summary['revenue']['unbilled_usage']} {cur}"),
+        ("MRR / ARPU", f"{summary['revenue']['mrr']} / {summary['revenue']['arpu']} {cur}"),
+        ("churn rate", f"{summary['churn']['rate']:.2%}"),
+        *([("prepaid charged online", f"{summary['prepaid']['charged']} {cur}"),
+           ("prepaid cut-offs", f"{summary['prepaid']['cutoffs']:,}")] if summary["prepaid"]["accounts"] else []),
         ("events", f"{summary['events']['count']:,}"),
         ("results", str(folder)),
     ]

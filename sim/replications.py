@@ -18,7 +18,7 @@ from sim.outputs import RunFolder, write_json
 from sim.scenario import LoadedScenario
 from sim.stats import mean_ci
 
-SKIP = {"seed", "wall_seconds", "simulated_days"}
+SKIP = {"seed", "wall_seconds", "peak_memory_mb", "simulated_days"}
 
 
 def numeric_leaves(summary: dict, prefix: str = "") -> dict[str, float]:

@@ -7,6 +7,7 @@ scenario's end and summarises.
 
 from __future__ import annotations
 
+import resource
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -149,6 +150,7 @@ def summarise(spec: Scenario, topology_name: str, operator: Operator, log: Event
         "start": spec.start.isoformat(),
         "simulated_days": spec.duration_days,
         "wall_seconds": round(wall, 3),
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),  # of the process
         "currency": spec.currency,
         "customers": len(r.customers),
         "orders": {
