@@ -58,8 +58,8 @@ def test_tiered_rating(measure, records):
     billable = np.ones(N_RECORDS, dtype=bool)
     tiers = (UsageTier(Decimal(0), Decimal("0.02")), UsageTier(Decimal(100), Decimal("0.01")))
     schedule = PriceSchedule((
-        PriceVersion(0.0, Decimal("30"), tiers=tiers, included_gb=Decimal(5), hour_percent=(50,) * 7 + (100,) * 17),
-        PriceVersion(1800.0, Decimal("32"), tiers=tiers, included_gb=Decimal(5), hour_percent=(50,) * 7 + (100,) * 17),
+        PriceVersion(0.0, Decimal("30"), tiers=tiers, included_gb=Decimal(1), hour_percent=(50,) * 7 + (100,) * 17),
+        PriceVersion(1800.0, Decimal("32"), tiers=tiers, included_gb=Decimal(1), hour_percent=(50,) * 7 + (100,) * 17),
     ))  # fmt: skip
     ledger = UsageLedger(N_RECORDS, Tariffs([schedule]))
 
