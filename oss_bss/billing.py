@@ -153,17 +153,20 @@ def bill_account(
             charge = recurring_charge(price, a, b, full_period_days)
             _line(bill, service.id, "recurring", f"{product.name} at {price} a month, {b - a} of {full_period_days} days",
                   b - a, charge)  # fmt: skip
+            left = charge  # discounts take from what is left of the part, never below zero
             for promo in promos:  # the days of this part inside the promotion's window
                 until = service.activated_at + promo.duration
                 p_end = min(b, calendar.day_index(origin, until)) if until < live_to else b
                 if p_end > a and product.id in promo.offering_ids:
-                    off = to_cents(recurring_charge(price, a, p_end, full_period_days) * promo.percent_off / 100)
+                    off = min(left, to_cents(recurring_charge(price, a, p_end, full_period_days) * promo.percent_off / 100))
+                    left -= off
                     if off:
                         _line(bill, service.id, "discount", f"{promo.name}: {promo.percent_off}% off, {p_end - a} days",
                               p_end - a, -off)  # fmt: skip
             for bundle in bundles:
                 if product.id in bundle.offering_ids:
-                    off = to_cents(charge * bundle.percent_off / 100)
+                    off = min(left, to_cents(left * bundle.percent_off / 100))
+                    left -= off
                     if off:
                         _line(bill, service.id, "discount", f"{bundle.name}: {bundle.percent_off}% bundle discount",
                               b - a, -off)  # fmt: skip

@@ -88,7 +88,7 @@ class OnlineCharging:
         free = dearest == 0
         price = np.maximum(dearest, 1)
         whole, rest = np.divmod(available, price)  # exact floor(available x 10^9 / price) without overflow
-        affordable = np.where(free, np.inf, whole * BYTES_PER_GB + rest * BYTES_PER_GB // price)
+        affordable = np.where(free, np.inf, whole * float(BYTES_PER_GB) + rest * BYTES_PER_GB // price)
         asked = volume[rows]
         granted = np.floor(np.minimum(asked, affordable))
         self.short[k] = asked > affordable

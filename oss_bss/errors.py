@@ -18,10 +18,23 @@ from __future__ import annotations
 
 
 class TelcolabError(Exception):
-    """Root of every error telcolab raises on purpose."""
+    """Root of every error telcolab raises on purpose.
+
+    ``args`` are the constructor's arguments, so an error can be rebuilt from
+    them (SimPy re-raises a process's exception as ``type(exc)(*exc.args)``);
+    the text is :meth:`message`.
+    """
 
     status = 500
     code = "error"
+    _text: str | None = None
+
+    def _say(self, text: str, *args) -> None:
+        self._text = text
+        Exception.__init__(self, *args)
+
+    def __str__(self) -> str:
+        return self._text if self._text is not None else super().__str__()
 
     @property
     def reason(self) -> str:
@@ -35,7 +48,7 @@ class NotFound(TelcolabError):
     code = "notFound"
 
     def __init__(self, kind: str, ident: str):
-        super().__init__(f"{kind} {ident!r} not found")
+        self._say(f"{kind} {ident!r} not found", kind, ident)
         self.kind = kind
         self.ident = ident
 
@@ -47,7 +60,7 @@ class InvalidTransition(TelcolabError):
     code = "invalidTransition"
 
     def __init__(self, kind: str, ident: str, state: str, target: str):
-        super().__init__(f"{kind} {ident!r} cannot go from {state!r} to {target!r}")
+        self._say(f"{kind} {ident!r} cannot go from {state!r} to {target!r}", kind, ident, state, target)
         self.kind, self.ident, self.state, self.target = kind, ident, state, target
 
 
@@ -59,7 +72,7 @@ class ValidationError(TelcolabError):
 
     def __init__(self, errors: dict[str, str]):
         self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+        self._say("; ".join(f"{k}: {v}" for k, v in self.errors.items()), self.errors)
 
 
 class ScenarioError(TelcolabError):
@@ -71,7 +84,7 @@ class ScenarioError(TelcolabError):
     def __init__(self, file: str, reason: str, key: str | None = None):
         self.file, self.key, self.why = file, key, reason
         where = f"{file}: {key}" if key else file
-        super().__init__(f"{where}: {reason}")
+        self._say(f"{where}: {reason}", file, reason, key)
 
 
 class BackendUnavailable(TelcolabError):

@@ -100,6 +100,8 @@ class Fulfilment:
         if offering.prepaid != (account.payment_type == "prepaid"):
             raise ValidationError({"offering_id": f"{offering.id} is {'prepaid' if offering.prepaid else 'postpaid'}, "
                                                   f"account {account.id} is {account.payment_type}"})  # fmt: skip
+        if offering.prepaid and account.id in self.op.charging.key_of:
+            raise ValidationError({"billing_account_id": f"prepaid account {account.id} already has a service"})
         order = ProductOrder(r.new_id("PO"), customer.id, offering.id, cmd.at, billing_account_id=account.id)
         r.product_orders[order.id] = order
         self.bus.emit(e.ProductOrderSubmitted(cmd.at, order.id, customer.id, offering.id))
@@ -113,7 +115,7 @@ class Fulfilment:
         r.services.add(service)
         r.services_by_customer[customer.id].append(service.id)
         r.services_by_account[account.id].append(service.id)
-        r.usage.set_plan(key, self.catalog.plan[offering.id])
+        r.usage.set_plan(key, self.catalog.plan[offering.id], cmd.at)
         if offering.prepaid:
             self.op.charging.open(account.id, key)
         service_order = ServiceOrder(r.new_id("SO"), order.id, customer.id, service.id, cmd.at)
@@ -154,8 +156,18 @@ class Fulfilment:
         so = get(r.service_orders, "ServiceOrder", cmd.service_order_id)
         if so.state != "held":
             raise InvalidTransition("ServiceOrder", so.id, so.state, "inProgress")
+        order = get(r.product_orders, "ProductOrder", so.product_order_id)
+        if r.accounts[order.billing_account_id].dunning_state == "terminated":  # the customer is gone meanwhile
+            service = r.services.get(so.service_id)
+            SERVICE.move(service, "terminated")
+            service.terminated_at = cmd.at
+            SERVICE_ORDER.move(so, "failed")
+            PRODUCT_ORDER.move(order, "cancelled")
+            so.completed_at = order.completed_at = cmd.at
+            self.bus.emit(e.ProductOrderCancelled(cmd.at, order.id, order.customer_id, "account terminated"))
+            return False
         SERVICE_ORDER.move(so, "inProgress")
-        PRODUCT_ORDER.move(get(r.product_orders, "ProductOrder", so.product_order_id), "inProgress")
+        PRODUCT_ORDER.move(order, "inProgress")
         return self._activate(so, cmd.at)
 
     def _activate(self, so: ServiceOrder, at: float) -> bool:
@@ -241,7 +253,7 @@ class Fulfilment:
         old = service.offering_id
         service.offering_history.append((cmd.at, old))
         service.offering_id, service.bandwidth_bps = new.id, new.bandwidth_bps
-        r.usage.set_plan(service.key, self.catalog.plan[new.id])
+        r.usage.set_plan(service.key, self.catalog.plan[new.id], cmd.at)
         self.bus.emit(e.ServiceModified(cmd.at, service.id, service.customer_id, old, new.id, new.bandwidth_bps))
         return True
 
@@ -265,6 +277,8 @@ class Fulfilment:
             r.services_on_link[link].add(service.id)
         self.bus.emit(e.ServiceMoved(cmd.at, service.id, service.customer_id, service.network_ref, old, cmd.site,
                                      result.path))  # fmt: skip
+        # The new path is built over working links only: a service that was down is up again.
+        self._set_operational((service.id,), "up", f"moved to {cmd.site}", cmd.at)
         return True
 
     def suspend(self, service: Service, at: float, reason: str) -> None:
@@ -292,6 +306,9 @@ class Fulfilment:
         service = self.records.services.get(cmd.service_id)
         if service.state != "suspended" or service.suspension_reason != "customer request":
             raise InvalidTransition("Service", service.id, f"{service.state} ({service.suspension_reason})", "active")
+        account = self.records.accounts[service.billing_account_id]
+        if account.dunning_state != "current":  # paying the overdue bills comes first
+            raise InvalidTransition("Service", service.id, f"suspended (account {account.dunning_state})", "active")
         self.resume(service, cmd.at)
 
     def cancel_service(self, cmd: c.CancelService) -> None:

@@ -74,10 +74,12 @@ class PriceVersion:
             errors["included_gb"] = "must not be negative"
         if len(self.hour_percent) != 24 or any(not 0 <= p <= 1000 for p in self.hour_percent):
             errors["hour_percent"] = "give 24 percentages between 0 and 1000"
-        if not errors:
-            worst = max(to_micros(t.price_per_gb) for t in self.tiers) * max(self.hour_percent)
-            if worst >= _MAX_PRICE_PERCENT:
-                errors["tiers"] = "a usage price (with its time-of-day percentage) must stay under 90 per GB"
+        if not errors and not self.flat:  # flat tariffs split large products; tiered ones need the bound
+            percent = max(self.hour_percent)
+            if max(to_micros(t.price_per_gb) for t in self.tiers) * percent >= _MAX_PRICE_PERCENT:
+                limit = Decimal(_MAX_PRICE_PERCENT) / percent / 10**6
+                errors["tiers"] = f"with tiers, an allowance or off-peak hours at up to {percent} %, " \
+                                  f"a usage price must stay under {limit:.6f} per GB"  # fmt: skip
         if errors:
             raise ValidationError(errors)
 

@@ -137,6 +137,9 @@ class UsageLedger:
     def __init__(self, capacity: int = 1024, tariffs: Tariffs | None = None):
         self.tariffs = tariffs if tariffs is not None else Tariffs()
         self.plan = np.zeros(capacity, dtype=np.int64)  # plan number (offering) per service
+        self.previous_plan = np.zeros(capacity, dtype=np.int64)  # for records started before plan_since
+        self.plan_since = np.full(capacity, -np.inf)
+        self.plan_changes = 0
         self.cycle_bytes = np.zeros(capacity, dtype=np.int64)  # rated in the open cycle (for tiers, allowances)
         self.closed_cycle_bytes = np.zeros(capacity, dtype=np.int64)  # of the last billed cycle (late records)
         self.billable = np.zeros(capacity, dtype=bool)
@@ -161,16 +164,23 @@ class UsageLedger:
         if key < size:
             return
         new = max(key + 1, 2 * size)
-        for name in ("plan", "cycle_bytes", "closed_cycle_bytes", "billable", "open_micros", "open_bytes", "open_records", "rated_bytes",
+        for name in ("plan", "previous_plan", "plan_since", "cycle_bytes", "closed_cycle_bytes", "billable", "open_micros", "open_bytes", "open_records", "rated_bytes",
                      "billed_until", "late_micros", "late_bytes", "late_records"):
             old = getattr(self, name)
-            grown = np.full(new, -np.inf) if name == "billed_until" else np.zeros(new, dtype=old.dtype)
+            grown = np.full(new, -np.inf) if name in ("billed_until", "plan_since") else np.zeros(new, dtype=old.dtype)
             grown[:size] = old
             setattr(self, name, grown)
 
-    def set_plan(self, key: int, plan: int) -> None:
-        """Rate service ``key`` by plan ``plan`` of the tariffs from now on."""
+    def set_plan(self, key: int, plan: int, at: float = float("-inf")) -> None:
+        """Rate service ``key``'s records that start at ``at`` or later by plan ``plan``.
+
+        Records that started before (the current interval, late ones) keep the
+        plan they had: one change back is remembered per service.
+        """
         self.ensure(key)
+        if at > float("-inf") and self.billable[key]:  # a change of a live service's plan
+            self.previous_plan[key], self.plan_since[key] = self.plan[key], at
+            self.plan_changes += 1
         self.plan[key] = plan
 
     def rate(self, mediated: Mediated) -> RatedUsage:
@@ -187,7 +197,13 @@ class UsageLedger:
             before = self.cycle_bytes[keys]
         if by_volume and not mediated.unique_keys:
             before = before + _before_in_batch(keys, late.view(np.int8), mediated.start, volume)
-        plans = self.plan[keys] if len(self.tariffs.schedules) > 1 else None
+        plans = None
+        if len(self.tariffs.schedules) > 1:
+            plans = self.plan[keys]
+            if self.plan_changes:  # records that started before their service's last change keep the old plan
+                before_change = mediated.start < self.plan_since[keys]
+                if before_change.any():
+                    plans = np.where(before_change, self.previous_plan[keys], plans)
         charges = rated_charges = self.tariffs.rate(plans, mediated.start, volume, before)
         if mediated.unique_keys:
             self.rated_bytes[keys] += volume

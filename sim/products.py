@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from oss_bss.catalog import Bundle, Catalog, ProductOffering, Promotion
+from oss_bss.errors import ValidationError
 from oss_bss.pricing import PriceSchedule, PriceVersion, UsageTier
 from oss_bss.sla import SlaTemplate
 from sim.scenario import Scenario
@@ -41,8 +42,11 @@ def catalog_of(spec: Scenario) -> Catalog:
                            o.sla.max_latency_ms)  # fmt: skip
 
     offerings = []
-    for o in spec.catalog:
-        schedule = _versions(o, spec.seconds)
+    for i, o in enumerate(spec.catalog):
+        try:
+            schedule = _versions(o, spec.seconds)
+        except ValidationError as exc:  # named by the scenario's key
+            raise ValidationError({f"catalog[{i}].{k}": v for k, v in exc.errors.items()}) from None
         first = schedule.versions[0]
         offerings.append(ProductOffering(
             o.id, o.name, int(round(o.bandwidth_mbps * 1e6)), first.monthly, first.usage_price_per_gb, o.protected,

@@ -22,6 +22,7 @@ from oss_bss.adapters import kpi_files, sql
 from oss_bss.adapters.usage_files import ParquetUsageArchive
 from oss_bss.bus import MessageBus
 from oss_bss.dunning import DunningPolicy
+from oss_bss.errors import ScenarioError, ValidationError
 from oss_bss.reports import revenue_assurance, revenue_report
 from oss_bss.money import ZERO, from_micros, to_cents
 from oss_bss.ordering import FalloutPolicy
@@ -48,6 +49,11 @@ class RunResult:
 
 def prepare(scenario: LoadedScenario) -> Topology:
     """Everything that can be checked before a run: the topology and what names it."""
+    try:
+        catalog_of(scenario.spec)
+    except ValidationError as exc:
+        key, reason = next(iter(exc.errors.items()))
+        raise ScenarioError(str(scenario.path), reason, key) from None
     topology = load_topology(scenario, RandomStreams(scenario.spec.seed).int_seed("topology"))
     check_against_topology(scenario, topology)
     return topology

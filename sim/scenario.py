@@ -607,7 +607,12 @@ def _check_references(spec: Scenario, path: Path) -> None:
                 raise ScenarioError(str(path), f"{oid!r} is prepaid; bundles are postpaid", f"bundles[{i}].offerings")
         if len(set(b.offerings)) != len(b.offerings):
             raise ScenarioError(str(path), "an offering appears twice", f"bundles[{i}].offerings")
+    taken = set(ids) | set(bundles)
     for i, promo in enumerate(spec.promotions):
+        if promo.id in taken:
+            raise ScenarioError(str(path), f"{promo.id!r} is already an offering, bundle or promotion id",
+                                f"promotions[{i}].id")  # fmt: skip
+        taken.add(promo.id)
         for oid in promo.offerings:
             if oid not in ids:
                 raise ScenarioError(str(path), f"{oid!r} is not an offering of the catalog", f"promotions[{i}].offerings")
@@ -624,8 +629,10 @@ def _check_references(spec: Scenario, path: Path) -> None:
             raise ScenarioError(str(path), "a prepaid segment has one site and pays by top-ups, not bills", where)
         if seg.sites > 1 and seg.party == "individual":
             raise ScenarioError(str(path), "only an organisation has several sites", f"{where}.sites")
+    ordered = {oid for s in spec.population.segments.values() for oid in s.offerings}
+    ordered |= {oid for b in spec.bundles if b.id in ordered for oid in b.offerings}
     for i, o in enumerate(spec.catalog):
-        if o.lifecycle_status != "Launched" and any(o.id in s.offerings for s in spec.population.segments.values()):
+        if o.lifecycle_status != "Launched" and o.id in ordered:
             raise ScenarioError(str(path), f"{o.id!r} is {o.lifecycle_status}, not Launched: it cannot be ordered",
                                 f"catalog[{i}].lifecycle_status")  # fmt: skip
         froms = []

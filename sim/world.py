@@ -167,8 +167,10 @@ class World:
         while True:
             yield self.env.timeout(float(self._changes.exponential(year / total)))
             kind = kinds[int(self._changes.choice(len(kinds), p=[r / total for _, r in kinds]))][0]
-            if not self._service_live(service_id):
+            if service_id not in self._mine:  # gone
                 return
+            if not self._service_live(service_id):  # suspended now: no change this time
+                continue
             now = self.env.now
             if kind == "cancel":
                 self.bus.handle(c.CancelService(now, service_id))

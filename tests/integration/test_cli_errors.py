@@ -124,6 +124,14 @@ def test_a_corrupt_topology_file_is_named_with_the_key(cli, write_scenario, tmp_
         ({"population.segments.residential.sites": 3, "population.segments.residential.party": "individual"},
          "population.segments.residential.sites", "only an organisation"),
         ({"ordering.fallout": {"max_retries": -1}}, "ordering.fallout.max_retries", "greater than or equal to 0"),
+        ({"catalog.1.lifecycle_status": "Retired", "population.segments.residential.offerings": {"duo": 1},
+          "bundles": [{"id": "duo", "name": "Duo", "offerings": ["fibre-100", "fibre-1000"]}]},
+         "catalog[1].lifecycle_status", "cannot be ordered"),
+        ({"catalog.2.usage_price_per_gb": "10", "catalog.2.off_peak": {"hours": [1], "percent": 1000}},
+         "catalog[2].tiers", "must stay under 9.000000 per GB"),
+        ({"promotions": [{"id": "p", "name": "P", "offerings": ["fibre-100"], "percent_off": 10, "for": "30d"},
+                         {"id": "p", "name": "Q", "offerings": ["fibre-100"], "percent_off": 20, "for": "30d"}]},
+         "promotions[1].id", "already an offering, bundle or promotion id"),
     ],
 )
 def test_impossible_parameters_are_rejected_at_check(cli, write_scenario, changes, key, reason):

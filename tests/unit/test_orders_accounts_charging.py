@@ -196,3 +196,80 @@ def test_prepaid_grants_what_the_balance_pays_cuts_off_and_resumes_on_top_up(wor
         bus.handle(c.TopUp(8000.0, account, Decimal("-1")))
     assert op.charging.charged_micros == 1_000_000 and op.charging.topped_up == Decimal("6.00")
     assert bus.handle(c.RunBillCycle(30 * DAY)) == []  # prepaid: no bill
+
+
+# -- found in review -------------------------------------------------------
+
+
+def test_a_service_moved_away_from_a_cut_link_is_up_and_its_outage_closed(world):
+    op, bus, net, log = world
+    cid = customer(bus)
+    bus.handle(c.SubmitProductOrder(0.0, cid, "s"))
+    svc = install(op, bus)
+    net.fail_link("gw--a", 100.0)
+    assert svc.operational_state == "down"
+    assert bus.handle(c.MoveService(200.0, svc.id, "b"))
+    assert svc.operational_state == "up" and op.records.outages[svc.id][-1].end == 200.0
+
+
+def test_a_paused_service_cannot_be_resumed_by_the_customer_while_the_account_is_suspended_for_debt(world):
+    op, bus, net, log = world
+    cid = customer(bus)
+    bus.handle(c.SubmitProductOrder(0.0, cid, "s"))
+    svc = install(op, bus)
+    bus.handle(c.RunBillCycle(30 * DAY))
+    bus.handle(c.SuspendService(31 * DAY, svc.id))
+    bus.handle(c.RunDunning(55 * DAY))
+    assert op.records.accounts[svc.billing_account_id].dunning_state == "suspended"
+    with pytest.raises(InvalidTransition):
+        bus.handle(c.ResumeService(56 * DAY, svc.id))
+    assert svc.state == "suspended"
+
+
+def test_a_second_prepaid_order_is_refused_before_anything_is_created(world):
+    op, bus, net, log = world
+    cid = customer(bus, prepaid=True)
+    bus.handle(c.SubmitProductOrder(0.0, cid, "pp"))
+    orders, services = len(op.records.product_orders), len(op.records.services)
+    with pytest.raises(ValidationError, match="already has a service"):
+        bus.handle(c.SubmitProductOrder(0.0, cid, "pp"))
+    assert (len(op.records.product_orders), len(op.records.services)) == (orders, services)
+
+
+def test_usage_started_before_a_modify_is_rated_at_the_old_offering(world):
+    op, bus, net, log = world
+    cid = customer(bus)
+    bus.handle(c.SubmitProductOrder(0.0, cid, "s"))  # 1.00 per GB
+    svc = install(op, bus)
+    net.carry(np.array([svc.network_ref]), np.array([5e9]), 30 * DAY - 3600, 30 * DAY)
+    bus.handle(c.ModifyService(30 * DAY - 60, svc.id, "big"))  # 0 per GB, before the hour's usage is collected
+    bus.handle(c.CollectUsage(30 * DAY))
+    assert op.records.usage.open_micros[svc.key] == 5_000_000
+
+
+def test_discounts_never_take_a_charge_below_zero():
+    from oss_bss.billing import bill_account
+    from oss_bss.catalog import Bundle, Promotion
+    from oss_bss.inventory import Service
+    from oss_bss.party import BillingAccount
+    from oss_bss.periods import Calendar
+
+    catalog = Catalog([ProductOffering("f", "F", 1, Decimal("30.00"), Decimal(0)),
+                       ProductOffering("m", "M", 1, Decimal("10.00"), Decimal(0))],
+                      [Promotion("p", "Free", ("f",), Decimal(100), 90 * DAY)],
+                      [Bundle("b", "Duo", ("f", "m"), Decimal(100))])  # fmt: skip
+    services = [Service(f"S{i}", i, "C", o, "PO", "a", 1, 0.0, state="active", activated_at=0.0)
+                for i, o in enumerate(("f", "m"))]  # fmt: skip
+    bill = bill_account("B", BillingAccount("A", "C", 1, "EUR", 0.0), services, catalog,
+                        lambda s: (0, 0, 0), (0.0, 30 * DAY), Calendar(datetime(2026, 4, 1)), 30)  # fmt: skip
+    per_service = {s.id: sum(x.amount for x in bill.lines if x.service_id == s.id) for s in services}
+    assert per_service == {"S0": Decimal("0.00"), "S1": Decimal("0.00")} and bill.amount == 0
+
+
+def test_operator_errors_survive_being_rebuilt_from_their_args():
+    from oss_bss.errors import ScenarioError
+
+    for error in (NotFound("Service", "S1"), InvalidTransition("Service", "S1", "active", "designed"),
+                  ValidationError({"x": "bad"}), ScenarioError("f.yaml", "why", "a.b")):  # fmt: skip
+        again = type(error)(*error.args)  # as SimPy re-raises a process's exception
+        assert str(again) == str(error)

@@ -97,13 +97,20 @@ def test_repeated_services_in_one_batch_climb_the_tiers_in_time_order():
     assert dict(zip(rated.start.tolist(), rated.charge_micros.tolist())) == {0.0: 0, 3600.0: 1_000_000}
 
 
+def test_a_flat_price_may_be_large_its_rating_splits_the_product():
+    version = PriceVersion(0.0, Decimal(1), tiers=(UsageTier(Decimal(0), Decimal("500")),))
+    got = Tariffs([PriceSchedule((version,))]).rate(None, np.zeros(1), np.array([10**13]), None)
+    assert got.tolist() == [500 * 10**4 * 10**6]  # 10 TB at 500 per GB, exact
+
+
 @pytest.mark.parametrize(
     "kwargs, field",
     [
         ({"tiers": (UsageTier(Decimal(1), Decimal(1)),)}, "tiers"),
         ({"tiers": (UsageTier(Decimal(0), Decimal(1)), UsageTier(Decimal(0), Decimal(2)))}, "tiers"),
         ({"hour_percent": (100,) * 23}, "hour_percent"),
-        ({"tiers": (UsageTier(Decimal(0), Decimal("95")),)}, "tiers"),
+        ({"tiers": (UsageTier(Decimal(0), Decimal("95")),), "included_gb": Decimal(1)}, "tiers"),
+        ({"tiers": (UsageTier(Decimal(0), Decimal("10")),), "hour_percent": (1000,) * 24}, "tiers"),
         ({"one_time": Decimal("-1")}, "one_time"),
         ({"tiers": (UsageTier(Decimal(0), Decimal("0.0000001")),)}, "tiers[0].price_per_gb"),
     ],
