@@ -13,10 +13,26 @@ from collections.abc import Callable
 from oss_bss.errors import BackendUnavailable
 from sim.network import SimulatedNetwork
 
-BACKENDS: dict[str, Callable] = {"sim": SimulatedNetwork}
+
+def _simulated(topology, publish, spec):
+    return SimulatedNetwork(topology, publish=publish, packet_bytes=spec.topology.packet_bytes,
+                            buffer_packets=spec.topology.buffer_packets)  # fmt: skip
+
+
+def _emulated(topology, publish, spec):
+    """Mininet + Open vSwitch + os-ken; imported only when asked for (it needs root and system parts)."""
+    from controllers.emulated import EmulatedNetwork, EmulationSettings
+
+    e = spec.emulation
+    settings = EmulationSettings(e.seconds_per_hour, e.volume_scale, e.max_switches)
+    return EmulatedNetwork(topology, publish, settings=settings)
+
+
+BACKENDS: dict[str, Callable] = {"sim": _simulated, "mininet": _emulated}
 
 
 def backend(name: str) -> Callable:
+    """The factory ``(topology, publish, scenario) -> network`` of a backend name."""
     try:
         return BACKENDS[name]
     except KeyError:

@@ -17,6 +17,7 @@ from datetime import time as clock_time
 from pathlib import Path
 
 import simpy
+import simpy.rt
 
 from oss_bss.adapters import kpi_files, sql
 from oss_bss.adapters.usage_files import ParquetUsageArchive
@@ -79,43 +80,59 @@ def run(
         with open(work / "events.jsonl", "wb") as stream:
             log = EventLog(stream, calendar)
             bus = MessageBus(log)
-            network = make_network(
-                topology, publish=bus.handle,
-                packet_bytes=spec.topology.packet_bytes, buffer_packets=spec.topology.buffer_packets,
-            )  # fmt: skip
-            archive = ParquetUsageArchive(work / "usage")
-            operator = Operator(
-                bus, catalog, network, epoch=epoch, currency=spec.currency,
-                bill_cycle_day=spec.billing.cycle_days or spec.billing.cycle_day, archive=archive,
-                thresholds=(spec.topology.utilisation_alarm, spec.topology.utilisation_clear),
-                tax_percent=spec.billing.tax_percent,
-                dunning=DunningPolicy(spec.billing.payment_terms, spec.dunning.reminder_after,
-                                      spec.dunning.suspend_after, spec.dunning.terminate_after),
-                fallout=FalloutPolicy(spec.ordering.fallout.retry_after, spec.ordering.fallout.max_retries),
-            )  # fmt: skip
-            env = simpy.Environment()
-            people = generate(spec.population, list(topology.graph.nodes), streams)
-            faults = FaultInjector(env, network, spec, streams)
-            World(env, bus, spec, network, people, streams, on_tick, faults).start()
-            faults.start()
-            sessions = SessionClasses(env, network, spec.capacity.classes, streams)
-            sessions.start()
-            end = spec.duration_seconds
-            env.run(until=end)
-            while env.peek() <= end:  # what falls due at the very end (the last hour, a bill run)
-                env.step()
-            archive.close()
-        kpi_files.save(operator.performance, work / "kpi")
-        sql.save(operator.records, catalog, db_url or f"sqlite:///{work / 'run.db'}", operator.assurance)
-        summary = summarise(spec, topology.name, operator, log, time.perf_counter() - started)
-        summary["availability"] = network.availability(end)
-        if spec.capacity.classes:
-            summary["blocking"] = sessions.summary()
+            network = make_network(topology, bus.handle, spec)
+            try:
+                summary = _run(spec, topology, calendar, catalog, work, log, bus, network, streams, on_tick, epoch,
+                               db_url, started)  # fmt: skip
+            finally:
+                close = getattr(network, "close", None)
+                if close is not None:  # an emulated network stops what it started
+                    close()
+    return RunResult(out, summary)
+
+
+def _run(spec, topology, calendar, catalog, work, log, bus, network, streams, on_tick, epoch, db_url, started) -> dict:
+    """Simulated time from start to end, then what the run writes; returns the summary."""
+    archive = ParquetUsageArchive(work / "usage")
+    operator = Operator(
+        bus, catalog, network, epoch=epoch, currency=spec.currency,
+        bill_cycle_day=spec.billing.cycle_days or spec.billing.cycle_day, archive=archive,
+        thresholds=(spec.topology.utilisation_alarm, spec.topology.utilisation_clear),
+        tax_percent=spec.billing.tax_percent,
+        dunning=DunningPolicy(spec.billing.payment_terms, spec.dunning.reminder_after,
+                              spec.dunning.suspend_after, spec.dunning.terminate_after),
+        fallout=FalloutPolicy(spec.ordering.fallout.retry_after, spec.ordering.fallout.max_retries),
+    )  # fmt: skip
+    if getattr(network, "realtime", False):  # an emulated network: simulated time paced by the wall clock
+        env = simpy.rt.RealtimeEnvironment(factor=spec.emulation.seconds_per_hour / 3600.0, strict=False)
+    else:
+        env = simpy.Environment()
+    people = generate(spec.population, list(network.topology_model.graph.nodes), streams)
+    faults = FaultInjector(env, network, spec, streams)
+    World(env, bus, spec, network, people, streams, on_tick, faults).start()
+    faults.start()
+    sessions = SessionClasses(env, network, spec.capacity.classes, streams)
+    sessions.start()
+    end = spec.duration_seconds
+    env.run(until=end)
+    while env.peek() <= end:  # what falls due at the very end (the last hour, a bill run)
+        env.step()
+    archive.close()
+    kpi_files.save(operator.performance, work / "kpi")
+    sql.save(operator.records, catalog, db_url or f"sqlite:///{work / 'run.db'}", operator.assurance)
+    summary = summarise(spec, network.topology().name, operator, log, time.perf_counter() - started)
+    summary["availability"] = network.availability(end)
+    if spec.capacity.classes:
+        summary["blocking"] = sessions.summary()
+    if getattr(network, "realtime", False):
+        summary["performance"] = operator.performance.summary("measured on the emulated switches")
+        summary["emulation"] = network.report()
+    else:
         summary["performance"] = operator.performance.summary(
             f"M/M/1/K per link, {spec.topology.packet_bytes}-byte packets, K = {spec.topology.buffer_packets + 1}"
         )
-        write_json(work / "summary.json", summary)
-    return RunResult(out, summary)
+    write_json(work / "summary.json", summary)
+    return summary
 
 
 def _experience(records) -> dict:

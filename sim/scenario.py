@@ -511,6 +511,14 @@ class Workforce(Strict):
     repair_hours: Triangular
 
 
+class Emulation(Strict):
+    """How the scenario runs on the emulated network (``--backend mininet``); ignored on ``sim``."""
+
+    seconds_per_hour: Annotated[float, Field(ge=0.2, le=3600)] = 2.0  # real seconds per simulated hour
+    volume_scale: Annotated[float, Field(gt=0, le=1)] = 1e-3  # share of the model's bytes actually sent
+    max_switches: Annotated[int, Field(ge=1, le=64)] = 12  # a larger topology is reduced around the gateways
+
+
 class Capacity(Strict):
     classes: list[ServiceClass] = Field(default_factory=list)
 
@@ -536,6 +544,7 @@ class Scenario(Strict):
     timeline: list[TimelineEvent] = Field(default_factory=list)
     workforce: Workforce | None = None
     dunning: Dunning = Dunning()
+    emulation: Emulation = Emulation()
 
     @property
     def duration_seconds(self) -> float:
