@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench check scale clean help
+.PHONY: demo test bench check scale setup-emulation test-emulation clean help
 
 help:
 	@echo "make demo   run scenarios/quickstart.yaml on the simulated network"
@@ -14,6 +14,8 @@ help:
 	@echo "make bench  run the benchmarks (pytest-benchmark)"
 	@echo "make check  validate every scenario in scenarios/"
 	@echo "make scale  run scenarios/scale-1m.yaml (a million customers; minutes, ~5 GB)"
+	@echo "make setup-emulation  (root) Open vSwitch, Mininet, iperf3 and os-ken for --backend mininet"
+	@echo "make test-emulation   (root) the emulation tests, required to run"
 	@echo "make clean  remove the virtual environment and run folders"
 
 $(STAMP): pyproject.toml
@@ -40,6 +42,12 @@ check: $(STAMP)
 scale: $(STAMP)
 	rm -rf runs/scale-1m
 	$(PY) run_scenario.py scenarios/scale-1m.yaml --out runs/scale-1m
+
+setup-emulation:
+	VENV=$(VENV) PYTHON=$(PYTHON) bash scripts/setup-emulation.sh
+
+test-emulation: setup-emulation
+	TELCOLAB_REQUIRE_EMULATION=1 $(PY) -m pytest -m emulation tests/emulation
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .benchmarks

@@ -81,6 +81,8 @@ class _Service:
     links: tuple[str, ...]
     bandwidth_bps: int
     suspended: bool = False
+    z_host: object = None  # a site-to-site service's far CPE host
+    z_port: int | None = None
     down_since: float | None = None
     active_since: float = 0.0
     active_time: float = 0.0
@@ -178,7 +180,8 @@ class EmulatedNetwork:
         self._event_seq = 0
         self._iperf: list[subprocess.Popen] = []
         self._servers: dict[int, object] = {}
-        self._host_links: dict[int, tuple] = {}
+        self._host_links: dict[tuple, tuple] = {}
+        self._premises: dict[str, tuple] = {}  # service id -> hosts attached before activation
         self._port_bytes: dict[tuple[int, int], int] = {}
         self.detection_s: list[float] = []  # link down/up to the controller's report, measured
         self.flows_installed = 0
@@ -282,17 +285,20 @@ class EmulatedNetwork:
             return Activation.refused("unknown_site", f"site {spec.site!r} is not in the emulated network")
         if spec.service_id in self._services:
             return Activation.refused("already_active", f"service {spec.service_id} is already active")
-        route = self._route(spec.site, spec.bandwidth_bps)
+        if spec.z_site is not None and spec.z_site not in self.topology_model.graph:
+            return Activation.refused("unknown_site", f"site {spec.z_site!r} is not in the emulated network")
+        targets = (spec.z_site,) if spec.z_site else self.topology_model.gateways
+        route = self._route(spec.site, spec.bandwidth_bps, targets=targets)
         if route is None:
-            return Activation.refused("no_capacity", f"no path from {spec.site} to a gateway with "
-                                                     f"{spec.bandwidth_bps / 1e6:g} Mb/s free")  # fmt: skip
-        ref = self._next_ref
-        if ref > fl.MAX_REF:
+            return Activation.refused("no_capacity", f"no path from {spec.site} to {spec.z_site or 'a gateway'} "
+                                                     f"with {spec.bandwidth_bps / 1e6:g} Mb/s free")  # fmt: skip
+        if self._next_ref > fl.MAX_REF and spec.service_id not in self._premises:
             return Activation.refused("no_capacity", "the emulated network holds at most 32,000 services")
-        self._next_ref += 1
+        ref, host, port, z_host, z_port = self.attach_premises(spec)
+        del self._premises[spec.service_id]
         path, links = route
-        host, port = self._attach_host(ref, spec.site)
-        svc = _Service(spec, ref, host, port, path, links, spec.bandwidth_bps, active_since=at)
+        svc = _Service(spec, ref, host, port, path, links, spec.bandwidth_bps, z_host=z_host, z_port=z_port,
+                       active_since=at)
         self._services[spec.service_id] = svc
         self._by_ref[ref] = svc
         for lid in links:
@@ -300,11 +306,26 @@ class EmulatedNetwork:
         self._install(svc)
         return Activation(True, network_ref=ref, path=path, links=links, latency_s=self._latency(links))
 
+    def attach_premises(self, spec: ServiceSpec):
+        """Connect the customer's equipment (a host per end) before activation: it reaches nothing yet.
+
+        Activation does it when it was not done; the emulation tests do it
+        first, to show that an unprovisioned site is cut off.
+        Returns (ref, host, port, z host, z port).
+        """
+        if spec.service_id not in self._premises:
+            ref = self._next_ref
+            self._next_ref += 1
+            host, port = self._attach_host(ref, spec.site)
+            z_host, z_port = self._attach_host(ref, spec.z_site, "z") if spec.z_site else (None, None)
+            self._premises[spec.service_id] = (ref, host, port, z_host, z_port)
+        return self._premises[spec.service_id]
+
     def modify(self, service_id: str, bandwidth_bps: int, at: float) -> Activation:
         svc = self._services[service_id]
         for lid in svc.links:
             self.reserved[lid] -= svc.bandwidth_bps
-        route = self._route(svc.path[0], bandwidth_bps)
+        route = self._route(svc.path[0], bandwidth_bps, targets=self._targets(svc))
         if route is None:
             for lid in svc.links:
                 self.reserved[lid] += svc.bandwidth_bps
@@ -325,13 +346,13 @@ class EmulatedNetwork:
             return Activation.refused("unknown_site", f"site {site!r} is not in the emulated network")
         for lid in svc.links:
             self.reserved[lid] -= svc.bandwidth_bps
-        route = self._route(site, svc.bandwidth_bps)
+        route = self._route(site, svc.bandwidth_bps, targets=self._targets(svc))
         if route is None:
             for lid in svc.links:
                 self.reserved[lid] += svc.bandwidth_bps
             return Activation.refused("no_capacity", f"no path from {site} with {svc.bandwidth_bps / 1e6:g} Mb/s free")
         self._remove_rules(svc, meters=True)
-        self._detach_host(svc)
+        self._detach_host(svc, "a")
         svc.host, svc.port = self._attach_host(svc.ref, site)
         svc.path, svc.links = route
         for lid in svc.links:
@@ -417,9 +438,9 @@ class EmulatedNetwork:
             self.send(svc, size, int(rate))
 
     def send(self, svc: _Service, size: int, rate_bps: int, report: str | None = None) -> subprocess.Popen:
-        """iperf3 (UDP, 1,400-byte datagrams) from the service's CPE host to its gateway host."""
+        """iperf3 (UDP, 1,400-byte datagrams) from the service's CPE host to its far end (gateway or z site)."""
         self._server(svc)
-        gw = fl.gateway_ip(self.topo.gateways[svc.path[-1]])
+        gw = fl.cpe_ip(svc.ref, "z") if svc.z_host is not None else fl.gateway_ip(self.topo.gateways[svc.path[-1]])
         args = ["iperf3", "-c", gw, "-p", str(5200 + svc.ref), "-u", "-l", "1400", "-b", str(rate_bps), "-n", str(size)]
         if report:
             args += ["-J", "--logfile", report]
@@ -509,7 +530,7 @@ class EmulatedNetwork:
         lost, back = [], []
         for svc in sorted(affected, key=lambda s: s.ref):
             if not up and svc.spec.protected:
-                route = self._route(svc.path[0], svc.bandwidth_bps, exclude=svc)
+                route = self._route(svc.path[0], svc.bandwidth_bps, exclude=svc, targets=self._targets(svc))
                 if route is not None:
                     for old in svc.links:
                         self.reserved[old] -= svc.bandwidth_bps
@@ -557,8 +578,11 @@ class EmulatedNetwork:
     def _link_between(self, a: str, b: str) -> str:
         return next(lid for lid, (x, y, _) in self._links.items() if {x, y} == {a, b})
 
-    def _route(self, site: str, bandwidth_bps: int, exclude: _Service | None = None):
-        """Lowest-latency path from ``site`` to a gateway over working links with the bandwidth free."""
+    def _targets(self, svc: _Service) -> tuple[str, ...]:
+        return (svc.spec.z_site,) if svc.spec.z_site else self.topology_model.gateways
+
+    def _route(self, site: str, bandwidth_bps: int, exclude: _Service | None = None, targets=None):
+        """Lowest-latency path from ``site`` to a target (a gateway) over working links with the bandwidth free."""
         def usable(lid):
             own = exclude.bandwidth_bps if exclude is not None and lid in exclude.links else 0
             cap = self._links[lid][2]["capacity_bps"]
@@ -566,7 +590,7 @@ class EmulatedNetwork:
 
         g = self._simple(usable)
         best = None
-        for gw in self.topology_model.gateways:
+        for gw in targets if targets is not None else self.topology_model.gateways:
             try:
                 length, nodes = nx.single_source_dijkstra(g, site, gw, weight="latency")
             except (nx.NetworkXNoPath, nx.NodeNotFound):
@@ -581,36 +605,45 @@ class EmulatedNetwork:
     def _latency(self, links) -> float:
         return float(sum(self._links[lid][2].get("latency_s", 0.0) for lid in links))
 
-    def _attach_host(self, ref: int, site: str):
+    def _attach_host(self, ref: int, site: str, end: str = "a"):
         """A customer-premises host on a new port of the site's switch, with static ARP both ways."""
         port = self.topo.host_port(site).number
-        ip = fl.cpe_ip(ref)
-        host = self.net.addHost(f"{PREFIX}h{ref}", ip=f"{ip}/8", mac=fl.mac_of(ip))
+        ip = fl.cpe_ip(ref, end)
+        host = self.net.addHost(f"{PREFIX}h{ref}{'z' if end == 'z' else ''}", ip=f"{ip}/8", mac=fl.mac_of(ip))
         switch = self._switch[site]
         link = self.net.addLink(host, switch, port2=port)
         switch.attach(link.intf2)
-        self._host_links[ref] = (switch, link)
+        self._host_links[ref, end] = (switch, link, host)
         host.configDefault()
         host.cmd(f"ethtool -K {host.defaultIntf()} tx off")
+        if end == "z":  # the two ends of a site-to-site service know each other
+            a_ip, a_host = fl.cpe_ip(ref), self._host_links[ref, "a"][2]
+            host.setARP(a_ip, fl.mac_of(a_ip))
+            a_host.setARP(ip, fl.mac_of(ip))
+            return host, port
         for node, index in self.topo.gateways.items():
             gip = fl.gateway_ip(index)
             host.setARP(gip, fl.mac_of(gip))
             self._gw_host[node].setARP(ip, fl.mac_of(ip))
         return host, port
 
-    def _detach_host(self, svc: _Service) -> None:
-        server = self._servers.pop(svc.ref, None)
-        if server is not None:
-            self._stop(server)
-        switch, link = self._host_links.pop(svc.ref)
-        switch.detach(link.intf2)
-        self.net.delLink(link)
-        self.net.delHost(svc.host)
+    def _detach_host(self, svc: _Service, only: str | None = None) -> None:
+        if only is None:
+            server = self._servers.pop(svc.ref, None)
+            if server is not None:
+                self._stop(server)
+        for end in (only,) if only else ("a", "z"):
+            held = self._host_links.pop((svc.ref, end), None)
+            if held is not None:
+                switch, link, host = held
+                switch.detach(link.intf2)
+                self.net.delLink(link)
+                self.net.delHost(host)
 
     def _server(self, svc: _Service):
         server = self._servers.get(svc.ref)
         if server is None or server.poll() is not None:
-            gw_host = self._gw_host[svc.path[-1]]
+            gw_host = svc.z_host if svc.z_host is not None else self._gw_host[svc.path[-1]]
             server = gw_host.popen(["iperf3", "-s", "-p", str(5200 + svc.ref)], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)  # fmt: skip
             self._servers[svc.ref] = server
@@ -618,7 +651,7 @@ class EmulatedNetwork:
         return server
 
     def _flows(self, svc: _Service) -> fl.ServiceFlows:
-        return fl.service_flows(self.topo, svc.ref, svc.port, svc.path, svc.links, svc.bandwidth_bps)
+        return fl.service_flows(self.topo, svc.ref, svc.port, svc.path, svc.links, svc.bandwidth_bps, svc.z_port)
 
     def _install(self, svc: _Service) -> None:
         flows = self._flows(svc)

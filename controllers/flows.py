@@ -27,11 +27,11 @@ SERVICE_PRIORITY = 100
 MAX_REF = 32_000  # two meters per service, under Open vSwitch's 65,536 meter ids
 
 
-def cpe_ip(ref: int) -> str:
-    """The customer-premises host of service ``ref``."""
+def cpe_ip(ref: int, end: str = "a") -> str:
+    """The customer-premises host of service ``ref`` at its ``a`` end (or ``z``, for a site-to-site service)."""
     if not 1 <= ref <= MAX_REF:
         raise ValueError(f"service handle {ref} outside 1..{MAX_REF}")
-    return f"10.{1 + (ref >> 16)}.{(ref >> 8) & 255}.{ref & 255}"
+    return f"10.{(1 if end == 'a' else 64) + (ref >> 16)}.{(ref >> 8) & 255}.{ref & 255}"
 
 
 def gateway_ip(index: int) -> str:
@@ -149,25 +149,30 @@ def service_flows(
     path: tuple[str, ...],
     links: tuple[str, ...],
     bandwidth_bps: int,
+    z_port: int | None = None,
 ) -> ServiceFlows:
-    """The rules and meters that carry service ``ref`` along ``path`` (site first, a gateway last).
+    """The rules and meters that carry service ``ref`` along ``path`` (site first).
 
     ``host_port`` is the port of the service's CPE host on the site's switch;
-    ``links`` are the link ids between consecutive path nodes.
+    ``links`` are the link ids between consecutive path nodes. The far end is
+    the gateway host at the last node, or, with ``z_port``, the service's
+    second CPE host there (a site-to-site service).
     """
     if len(links) != len(path) - 1:
         raise ValueError("a path of n nodes has n - 1 links")
-    gateway = path[-1]
-    if gateway not in topo.gateways:
-        raise ValueError(f"{gateway} is not a gateway")
-    me, gw = cpe_ip(ref), gateway_ip(topo.gateways[gateway])
+    far = path[-1]
+    if z_port is None and far not in topo.gateways:
+        raise ValueError(f"{far} is not a gateway")
+    me = cpe_ip(ref)
+    gw = cpe_ip(ref, "z") if z_port is not None else gateway_ip(topo.gateways[far])
+    far_port = z_port if z_port is not None else topo.gateway_ports[far]
     up_meter, down_meter = meter_ids(ref)
     rules: list[FlowRule] = []
     site_down = gateway_up = None
     for i, node in enumerate(path):
         switch = topo.switches[node]
         towards_site = host_port if i == 0 else topo.end_at(links[i - 1], node).number
-        towards_gw = topo.gateway_ports[node] if i == len(path) - 1 else topo.end_at(links[i], node).number
+        towards_gw = far_port if i == len(path) - 1 else topo.end_at(links[i], node).number
         up = FlowRule(switch, ref, SERVICE_PRIORITY, towards_site, me, gw, towards_gw, up_meter if i == 0 else None)
         down = FlowRule(switch, ref, SERVICE_PRIORITY, towards_gw, gw, me, towards_site,
                         down_meter if i == len(path) - 1 else None)  # fmt: skip
@@ -177,7 +182,7 @@ def service_flows(
         gateway_up = up  # what reached the gateway
     kbps = max(1, bandwidth_bps // 1000)
     burst = max(16, kbps // 10)  # 100 ms of the rate
-    meters = (Meter(topo.switches[path[0]], up_meter, kbps, burst), Meter(topo.switches[gateway], down_meter, kbps, burst))
+    meters = (Meter(topo.switches[path[0]], up_meter, kbps, burst), Meter(topo.switches[far], down_meter, kbps, burst))
     return ServiceFlows(tuple(rules), meters, (gateway_up, site_down))
 
 

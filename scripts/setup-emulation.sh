@@ -40,9 +40,9 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
     make --no-print-directory "$VENV/.installed"
 fi
-"$VENV/bin/python" - <<'PY' || "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'os-ken>=4.2,<5'
-import os_ken  # noqa: F401
-PY
+"$VENV/bin/python" -c 'import os_ken' 2>/dev/null || \
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test,emulation]'
+
 site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 if [ ! -e "$site/mininet" ]; then
     ln -s /usr/lib/python3/dist-packages/mininet "$site/mininet"

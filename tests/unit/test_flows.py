@@ -77,3 +77,17 @@ def test_addresses_are_distinct_and_bad_input_is_refused(topo):
         service_flows(topo, 1, 9, ("a", "b"), ("a--b",), 1)  # b is not a gateway
     with pytest.raises(ValueError):
         service_flows(topo, 1, 9, ("a", "b", "gw"), ("a--b",), 1)
+
+
+def test_a_site_to_site_service_joins_its_two_ends_and_nothing_else(topo):
+    table = FlowTable(topo)
+    a, z = topo.host_port("b").number, topo.host_port("c").number
+    table.attach("b", a, cpe_ip(9))
+    table.attach("c", z, cpe_ip(9, "z"))
+    assert table.deliver(cpe_ip(9), cpe_ip(9, "z")) is None
+    flows = service_flows(topo, 9, a, ("b", "gw", "c"), ("b--gw", "c--gw"), 10**6, z_port=z)
+    table.install(flows)
+    assert table.deliver(cpe_ip(9), cpe_ip(9, "z")) == ["s2", "s4", "s3"]
+    assert table.deliver(cpe_ip(9, "z"), cpe_ip(9)) == ["s3", "s4", "s2"]
+    assert table.deliver(cpe_ip(9), gateway_ip(0)) is None  # the internet is not part of it
+    assert [m.switch for m in flows.meters] == ["s2", "s3"]
