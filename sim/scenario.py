@@ -516,7 +516,7 @@ class Emulation(Strict):
 
     seconds_per_hour: Annotated[float, Field(ge=0.2, le=3600)] = 2.0  # real seconds per simulated hour
     volume_scale: Annotated[float, Field(gt=0, le=1)] = 1e-3  # share of the model's bytes actually sent
-    max_switches: Annotated[int, Field(ge=1, le=64)] = 12  # a larger topology is reduced around the gateways
+    max_switches: Annotated[int, Field(ge=1, le=256)] = 12  # a larger topology is reduced around the gateways
 
 
 class Capacity(Strict):

@@ -103,3 +103,15 @@ def test_usage_billed_is_what_iperf3_delivered_within_five_percent(network, tmp_
     assert len(usage) == 1
     assert usage[0].quantity == pytest.approx(delivered, rel=0.05)  # frames on the wire vs iperf3's payload
     assert usage[0].amount == (Decimal(usage[0].quantity) / 10**9).quantize(Decimal("0.01"))
+
+
+def test_the_controller_discovers_the_links_it_was_not_told_about(network):
+    wired = {(network.topo.dpids[a.switch], a.number, network.topo.dpids[b.switch], b.number)
+             for a, b in network.topo.links.values()}  # fmt: skip
+    wired |= {(d, q, c, p) for c, p, d, q in wired}  # LLDP sees each direction
+    deadline = time.monotonic() + 15
+    found = set()
+    while time.monotonic() < deadline and found != wired:
+        found = {(x["src_dpid"], x["src_port"], x["dst_dpid"], x["dst_port"]) for x in network._api("GET", "/links")}
+        time.sleep(0.2)
+    assert found == wired

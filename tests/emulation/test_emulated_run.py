@@ -26,7 +26,7 @@ def test_the_emulated_quickstart_activates_bills_and_raises_alarms_on_a_real_lin
     assert s["usage"]["records"] > 100 and s["usage"]["volume_bytes"] > 10**6  # from the switches' counters
     assert s["invoices"]["lines_by_kind"]["usage"] > 0
     assert s["revenue_assurance"]["leakage"] == "0.00"  # every counted byte rated
-    assert s["alarms"]["raised"] >= 1 and s["incidents"]["count"] >= 1
+    assert s["alarms"]["raised"] >= 1 and s["incidents"]["count"] >= 1 and s["tickets"]["opened"] >= 1
     downs = read_events(result.folder, "LinkDown")
     assert [d["link_id"] for d in downs] == ["Chicago--Indianapolis"]
     assert all(ms < 2000 for ms in s["emulation"]["link_event_ms"])
