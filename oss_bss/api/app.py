@@ -1,0 +1,226 @@
+"""The FastAPI application: TMF Open APIs v4 over one operator, with API keys.
+
+``create_app(operator, keys)`` serves the operator's records live (it reads
+the same objects the domains change; a lock shared with the run keeps a
+request from reading half an update). Paths are
+``/tmf-api/<apiName>/v4/<resource>``; collections take ``fields=``,
+attribute filters, ``offset`` and ``limit`` and answer ``X-Total-Count``;
+errors are the TMF ``Error`` shape; the OpenAPI document is at
+``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import nullcontext
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from oss_bss import commands as c
+from oss_bss.api import query
+from oss_bss.api.access import AccessKeys, Caller
+from oss_bss.api.catalog import BASE as CATALOG, KINDS, CatalogResources
+from oss_bss.api.resources import APIS, Api
+from oss_bss.errors import NotFound, TelcolabError, ValidationError
+
+MAX_BODY = 1_000_000  # bytes; larger bodies get 413
+
+
+class Forbidden(TelcolabError):
+    status = 403
+    code = "forbidden"
+
+    def __init__(self, what: str):
+        self._say(what, what)
+
+
+class Unauthorized(TelcolabError):
+    status = 401
+    code = "unauthorized"
+
+    def __init__(self):
+        self._say("give a valid API key as 'Authorization: Bearer <key>'")
+
+
+class Context:
+    """What the views need: the operator's records, calendar and catalog."""
+
+    def __init__(self, operator):
+        self.operator = operator
+        self.records, self.calendar, self.catalog = operator.records, operator.calendar, operator.catalog
+        self.currency = operator.currency
+
+
+def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | None = None,
+               clock=None, read_only: bool = False) -> FastAPI:  # fmt: skip
+    """The API over ``operator``. ``clock()`` is the simulated time for commands (default: the last collection)."""
+    keys = keys or AccessKeys(customers=lambda cid: cid in operator.records.customers)
+    guard = lock or nullcontext()
+    ctx = Context(operator)
+    catalog = CatalogResources(operator.catalog, operator.calendar, operator.currency)
+    now = clock or (lambda: operator.revenue.last_collection)
+    app = FastAPI(title="telcolab TMF Open APIs", version="4.0.0",
+                  description="TM Forum Open APIs (v4) over the embedded OSS/BSS of a telcolab run.")  # fmt: skip
+    app.state.keys, app.state.catalog = keys, catalog
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        size = request.headers.get("content-length")
+        if size is not None and (not size.isdigit() or int(size) > MAX_BODY):
+            return JSONResponse(query.error(413, "payloadTooLarge", f"bodies are limited to {MAX_BODY} bytes"), 413)
+        return await call_next(request)
+
+    @app.exception_handler(TelcolabError)
+    async def tmf_error(request: Request, exc: TelcolabError):
+        return JSONResponse(query.error(exc.status, exc.code, exc.reason, str(exc)), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        return JSONResponse(query.error(400, "badRequest", "ValidationError", f"{where}: {first.get('msg', 'invalid')}"), 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return JSONResponse(query.error(exc.status_code, "error", str(exc.detail)), status_code=exc.status_code)
+
+    def caller(authorization: str | None = Header(default=None)) -> Caller:
+        who = keys.caller(authorization)
+        if who is None:
+            raise Unauthorized()
+        return who
+
+    def writer(who: Caller) -> None:
+        if read_only or not who.can_write:
+            raise Forbidden("this key may only read" if not read_only else "a finished run is served read-only")
+
+    async def body_of(request: Request) -> dict:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise ValidationError({"body": "must be a JSON object"}) from None
+        if not isinstance(body, dict):
+            raise ValidationError({"body": "must be a JSON object"})
+        return body
+
+    def listing(items: list[dict], request: Request) -> Response:
+        page, total = query.select(items, dict(request.query_params))
+        return JSONResponse(page, headers={"X-Total-Count": str(total)})
+
+    # -- TMF620: the catalog -------------------------------------------------
+
+    for kind in KINDS:
+        def routes(kind=kind):
+            @app.get(f"{CATALOG}/{kind}", tags=["TMF620"], name=f"list {kind}")
+            def list_(request: Request, who: Caller = Depends(caller)):
+                with guard:
+                    return listing(catalog.list(kind), request)
+
+            @app.get(f"{CATALOG}/{kind}/{{ident}}", tags=["TMF620"], name=f"get {kind}")
+            def get_(ident: str, request: Request, who: Caller = Depends(caller)):
+                with guard:
+                    return query.trim(catalog.get(kind, ident), dict(request.query_params))
+
+            @app.post(f"{CATALOG}/{kind}", tags=["TMF620"], status_code=201, name=f"create {kind}")
+            async def create_(request: Request, who: Caller = Depends(caller)):
+                if who.role != "operator":
+                    raise Forbidden("only the operator changes the catalog")
+                writer(who)
+                body = await body_of(request)
+                with guard:
+                    return JSONResponse(catalog.create(kind, body), status_code=201)
+
+            @app.patch(f"{CATALOG}/{kind}/{{ident}}", tags=["TMF620"], name=f"patch {kind}")
+            async def patch_(ident: str, request: Request, who: Caller = Depends(caller)):
+                if who.role != "operator":
+                    raise Forbidden("only the operator changes the catalog")
+                writer(who)
+                body = await body_of(request)
+                with guard:
+                    return catalog.patch(kind, ident, body)
+
+            @app.delete(f"{CATALOG}/{kind}/{{ident}}", tags=["TMF620"], status_code=204, name=f"delete {kind}")
+            def delete_(ident: str, who: Caller = Depends(caller)):
+                if who.role != "operator":
+                    raise Forbidden("only the operator changes the catalog")
+                writer(who)
+                with guard:
+                    catalog.delete(kind, ident)
+                return Response(status_code=204)
+
+        routes()
+
+    # -- the operator's records ---------------------------------------------
+
+    def render(api: Api, record) -> dict:
+        ident = api.ident(record)
+        body = {k: v for k, v in api.view(record, ctx).items() if v is not None}
+        return {"id": ident, "href": api.href(ident), "@type": api.kind, **body}
+
+    def find(api: Api, ident: str, who: Caller):
+        for record in api.records(operator):
+            if api.ident(record) == ident:
+                if not who.sees(api.owner(record)):
+                    break  # another customer's: as if it did not exist
+                return record
+        raise NotFound(api.kind, ident)
+
+    for api in APIS:
+        def read_routes(api=api):
+            @app.get(f"{api.base}/{api.resource}", tags=[api.name], name=f"list {api.resource}")
+            def list_(request: Request, who: Caller = Depends(caller)):
+                with guard:
+                    items = [render(api, r) for r in api.records(operator) if who.sees(api.owner(r))]
+                return listing(items, request)
+
+            @app.get(f"{api.base}/{api.resource}/{{ident}}", tags=[api.name], name=f"get {api.resource}")
+            def get_(ident: str, request: Request, who: Caller = Depends(caller)):
+                with guard:
+                    return query.trim(render(api, find(api, ident, who)), dict(request.query_params))
+
+        read_routes()
+
+    orders = next(a for a in APIS if a.resource == "productOrder")
+
+    @app.post(f"{orders.base}/productOrder", tags=["TMF622"], status_code=201)
+    async def place_order(request: Request, who: Caller = Depends(caller)):
+        """A product order enters the same order-to-activate flow as a simulated customer's."""
+        writer(who)
+        body = await body_of(request)
+        parties = [p for p in body.get("relatedParty") or [] if isinstance(p, dict) and p.get("role", "Customer") == "Customer"]
+        customer_id = parties[0].get("id") if parties else who.customer_id
+        if not customer_id:
+            raise ValidationError({"relatedParty": "name the customer (role Customer)"})
+        if not who.sees(customer_id):
+            raise NotFound("Customer", customer_id)
+        items = body.get("productOrderItem")
+        if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+            raise ValidationError({"productOrderItem": "give at least one item with a productOffering"})
+        created = []
+        with guard:
+            if customer_id not in operator.records.customers:
+                raise NotFound("Customer", customer_id)
+            for item in items:
+                if item.get("action", "add") != "add":
+                    raise ValidationError({"productOrderItem.action": "only 'add' is taken here; change services through TMF638"})
+                offering = (item.get("productOffering") or {}).get("id")
+                if not isinstance(offering, str):
+                    raise ValidationError({"productOrderItem.productOffering.id": "required"})
+                account = (body.get("billingAccount") or {}).get("id")
+                created.append(operator.bus.handle(c.SubmitProductOrder(now(), customer_id, offering, None, account)))
+            first = operator.records.product_orders[created[0]]
+            return JSONResponse(render(orders, first), status_code=201)
+
+    @app.get("/keys/customer/{customer_id}", tags=["access"])
+    def customer_key(customer_id: str, who: Caller = Depends(caller)):
+        """The API key of a customer (operator only), to hand to that customer."""
+        if who.role != "operator":
+            raise Forbidden("only the operator hands out keys")
+        if customer_id not in operator.records.customers:
+            raise NotFound("Customer", customer_id)
+        return {"customerId": customer_id, "key": keys.customer_key(customer_id)}
+
+    return app
