@@ -9,6 +9,7 @@ line on standard error says why).
 from __future__ import annotations
 
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Optional
@@ -103,6 +104,9 @@ def main(
     replications: Annotated[int, typer.Option(help="Run N seeds (seed, seed+1, ...) and report 95 % intervals.", min=1)] = 1,
     check: Annotated[bool, typer.Option("--check", help="Validate the scenario and exit without running.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    serve: Annotated[bool, typer.Option("--serve", help="Serve the TMF APIs and the dashboard while it runs, and after.")] = False,
+    port: Annotated[int, typer.Option(help="Port for --serve (127.0.0.1).", min=1, max=65535)] = 8000,
+    pace: Annotated[float, typer.Option(help="With --serve: real seconds per simulated hour.", min=0.001)] = 1.0,
 ) -> None:
     """Run a scenario on the simulated network and write its results."""
     try:
@@ -133,17 +137,43 @@ def main(
             def tick(now: float) -> None:
                 progress.update(task, completed=now, day=now / 86_400)
 
-            result = runner.run(loaded, folder, db_url=db, on_tick=tick)
+            if serve:
+                result = _served(loaded, folder, db, tick, port, pace)
+            else:
+                result = runner.run(loaded, folder, db_url=db, on_tick=tick)
         if not quiet:
             out_console.print(_summary_table(result.summary, result.folder))
         else:
             out_console.print(str(result.folder), highlight=False)
+        if serve:
+            err_console.print("the run is over; still serving (Ctrl-C stops)", highlight=False)
+            while True:
+                time.sleep(3600)
     except TelcolabError as exc:
         err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from None
     except KeyboardInterrupt:
         err_console.print("interrupted: no results written", highlight=False)
         raise typer.Exit(130) from None
+
+
+def _served(loaded, folder, db, tick, port: int, pace: float):
+    """Run with the API and dashboard served; the server keeps going after the run (until Ctrl-C)."""
+    import threading
+
+    from oss_bss.api.access import AccessKeys
+    from sim.serving import ApiServer
+
+    lock = threading.RLock()
+
+    def start(operator):
+        keys = AccessKeys(customers=lambda cid: cid in operator.records.customers)
+        server = ApiServer(operator, keys, lock, port)
+        server.start()
+        err_console.print(f"serving {server.url}/ (dashboard: {server.url}/?key={keys.operator_key}) "
+                          f"and {server.url}/docs; operator key: {keys.operator_key}", highlight=False)  # fmt: skip
+
+    return runner.run(loaded, folder, db_url=db, on_tick=tick, lock=lock, pace=pace, on_start=start)
 
 
 tools = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help="Work with finished runs.")

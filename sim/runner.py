@@ -66,8 +66,17 @@ def run(
     *,
     db_url: str | None = None,
     on_tick: Callable[[float], None] | None = None,
+    lock=None,
+    pace: float | None = None,
+    on_start: Callable | None = None,
 ) -> RunResult:
-    """Run ``scenario`` and write its results into the folder ``out``."""
+    """Run ``scenario`` and write its results into the folder ``out``.
+
+    For a served run: ``lock`` (a re-entrant lock) is held by every message on
+    the bus, so the API reads whole updates; ``pace`` runs simulated time at
+    that many real seconds per simulated hour; ``on_start(operator)`` is
+    called once the operator exists.
+    """
     started = time.perf_counter()
     spec = scenario.spec
     make_network = backend(spec.backend)
@@ -80,10 +89,12 @@ def run(
         with open(work / "events.jsonl", "wb") as stream:
             log = EventLog(stream, calendar)
             bus = MessageBus(log)
+            if lock is not None:
+                bus.handle = _locked(bus.handle, lock)
             network = make_network(topology, bus.handle, spec)
             try:
                 summary = _run(spec, topology, calendar, catalog, work, log, bus, network, streams, on_tick, epoch,
-                               db_url, started)  # fmt: skip
+                               db_url, started, pace, on_start)  # fmt: skip
             finally:
                 close = getattr(network, "close", None)
                 if close is not None:  # an emulated network stops what it started
@@ -91,7 +102,16 @@ def run(
     return RunResult(out, summary)
 
 
-def _run(spec, topology, calendar, catalog, work, log, bus, network, streams, on_tick, epoch, db_url, started) -> dict:
+def _locked(handle, lock):
+    def handle_locked(message):
+        with lock:
+            return handle(message)
+
+    return handle_locked
+
+
+def _run(spec, topology, calendar, catalog, work, log, bus, network, streams, on_tick, epoch, db_url, started,
+         pace=None, on_start=None) -> dict:  # fmt: skip
     """Simulated time from start to end, then what the run writes; returns the summary."""
     archive = ParquetUsageArchive(work / "usage")
     operator = Operator(
@@ -103,8 +123,12 @@ def _run(spec, topology, calendar, catalog, work, log, bus, network, streams, on
                               spec.dunning.suspend_after, spec.dunning.terminate_after),
         fallout=FalloutPolicy(spec.ordering.fallout.retry_after, spec.ordering.fallout.max_retries),
     )  # fmt: skip
+    if on_start is not None:
+        on_start(operator)
     if getattr(network, "realtime", False):  # an emulated network: simulated time paced by the wall clock
         env = simpy.rt.RealtimeEnvironment(factor=spec.emulation.seconds_per_hour / 3600.0, strict=False)
+    elif pace is not None:  # served live: slow enough to watch
+        env = simpy.rt.RealtimeEnvironment(factor=pace / 3600.0, strict=False)
     else:
         env = simpy.Environment()
     people = generate(spec.population, list(network.topology_model.graph.nodes), streams)

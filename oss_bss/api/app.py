@@ -16,11 +16,11 @@ from contextlib import nullcontext
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oss_bss import commands as c
-from oss_bss.api import query
+from oss_bss.api import dashboard, query
 from oss_bss.api.access import AccessKeys, Caller
 from oss_bss.api.catalog import BASE as CATALOG, KINDS, CatalogResources
 from oss_bss.api.resources import APIS, Api
@@ -213,6 +213,18 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
                 created.append(operator.bus.handle(c.SubmitProductOrder(now(), customer_id, offering, None, account)))
             first = operator.records.product_orders[created[0]]
             return JSONResponse(render(orders, first), status_code=201)
+
+    @app.get("/", include_in_schema=False)
+    def page():
+        """The live dashboard (it asks for its data with the key given as ``?key=``)."""
+        return HTMLResponse(dashboard.PAGE)
+
+    @app.get("/dashboard/state", tags=["dashboard"])
+    def dashboard_state(who: Caller = Depends(caller)):
+        if who.role == "customer":
+            raise Forbidden("the dashboard is the operator's")
+        with guard:
+            return dashboard.state(operator)
 
     @app.get("/keys/customer/{customer_id}", tags=["access"])
     def customer_key(customer_id: str, who: Caller = Depends(caller)):
