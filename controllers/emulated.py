@@ -304,7 +304,7 @@ class EmulatedNetwork:
         for lid in links:
             self.reserved[lid] += spec.bandwidth_bps
         self._install(svc)
-        return Activation(True, network_ref=ref, path=path, links=links, latency_s=self._latency(links))
+        return self._activation(svc)
 
     def attach_premises(self, spec: ServiceSpec):
         """Connect the customer's equipment (a host per end) before activation: it reaches nothing yet.
@@ -323,41 +323,40 @@ class EmulatedNetwork:
 
     def modify(self, service_id: str, bandwidth_bps: int, at: float) -> Activation:
         svc = self._services[service_id]
-        for lid in svc.links:
-            self.reserved[lid] -= svc.bandwidth_bps
-        route = self._route(svc.path[0], bandwidth_bps, targets=self._targets(svc))
+        old_links = svc.links
+        route = self._rebook(svc, svc.path[0], bandwidth_bps)
         if route is None:
-            for lid in svc.links:
-                self.reserved[lid] += svc.bandwidth_bps
             return Activation.refused("no_capacity", f"no path from {svc.path[0]} with {bandwidth_bps / 1e6:g} Mb/s free")
-        moved = route[1] != svc.links
-        svc.path, svc.links, svc.bandwidth_bps = route[0], route[1], bandwidth_bps
-        for lid in svc.links:
-            self.reserved[lid] += bandwidth_bps
         self._remove_rules(svc)
         self._install(svc)
-        if moved:
+        if svc.links != old_links:
             self.publish(ServiceRerouted(at, service_id, svc.path, svc.links))
-        return Activation(True, network_ref=svc.ref, path=svc.path, links=svc.links, latency_s=self._latency(svc.links))
+        return self._activation(svc)
 
     def move(self, service_id: str, site: str, at: float) -> Activation:
         svc = self._services[service_id]
         if site not in self.topology_model.graph:
             return Activation.refused("unknown_site", f"site {site!r} is not in the emulated network")
-        for lid in svc.links:
-            self.reserved[lid] -= svc.bandwidth_bps
-        route = self._route(site, svc.bandwidth_bps, targets=self._targets(svc))
-        if route is None:
-            for lid in svc.links:
-                self.reserved[lid] += svc.bandwidth_bps
+        if self._rebook(svc, site, svc.bandwidth_bps) is None:
             return Activation.refused("no_capacity", f"no path from {site} with {svc.bandwidth_bps / 1e6:g} Mb/s free")
         self._remove_rules(svc, meters=True)
         self._detach_host(svc, "a")
         svc.host, svc.port = self._attach_host(svc.ref, site)
-        svc.path, svc.links = route
+        self._install(svc)
+        return self._activation(svc)
+
+    def _rebook(self, svc: _Service, site: str, bandwidth_bps: int):
+        """Move ``svc``'s reservation to a path from ``site`` with ``bandwidth_bps``; None (and no change) if none."""
+        for lid in svc.links:
+            self.reserved[lid] -= svc.bandwidth_bps
+        route = self._route(site, bandwidth_bps, targets=self._targets(svc))
+        if route is not None:
+            svc.path, svc.links, svc.bandwidth_bps = route[0], route[1], bandwidth_bps
         for lid in svc.links:
             self.reserved[lid] += svc.bandwidth_bps
-        self._install(svc)
+        return route
+
+    def _activation(self, svc: _Service) -> Activation:
         return Activation(True, network_ref=svc.ref, path=svc.path, links=svc.links, latency_s=self._latency(svc.links))
 
     def suspend(self, service_id: str, at: float) -> None:

@@ -158,12 +158,9 @@ class Fulfilment:
             raise InvalidTransition("ServiceOrder", so.id, so.state, "inProgress")
         order = get(r.product_orders, "ProductOrder", so.product_order_id)
         if r.accounts[order.billing_account_id].dunning_state == "terminated":  # the customer is gone meanwhile
-            service = r.services.get(so.service_id)
-            SERVICE.move(service, "terminated")
-            service.terminated_at = cmd.at
-            SERVICE_ORDER.move(so, "failed")
+            self._drop(so, cmd.at)
             PRODUCT_ORDER.move(order, "cancelled")
-            so.completed_at = order.completed_at = cmd.at
+            order.completed_at = cmd.at
             self.bus.emit(e.ProductOrderCancelled(cmd.at, order.id, order.customer_id, "account terminated"))
             return False
         SERVICE_ORDER.move(so, "inProgress")
@@ -187,10 +184,7 @@ class Fulfilment:
                 self.bus.emit(e.ProductOrderHeld(at, order.id, so.id, so.customer_id, result.code, result.reason,
                                                  at + self.fallout.retry_after, so.attempts))  # fmt: skip
                 return False
-            SERVICE.move(service, "terminated")
-            service.terminated_at = at
-            SERVICE_ORDER.move(so, "failed")
-            so.completed_at = at
+            self._drop(so, at)
             self.bus.emit(
                 e.ServiceOrderFailed(at, so.id, so.product_order_id, so.customer_id, service.id, result.code, result.reason)
             )
@@ -218,6 +212,14 @@ class Fulfilment:
             )
         )
         return True
+
+    def _drop(self, so: ServiceOrder, at: float) -> None:
+        """A service order that will not be activated: it fails, its designed service ends."""
+        service = self.records.services.get(so.service_id)
+        SERVICE.move(service, "terminated")
+        service.terminated_at = at
+        SERVICE_ORDER.move(so, "failed")
+        so.completed_at = at
 
     def _complete_product_order(self, event: e.ServiceActivated) -> None:
         order = get(self.records.product_orders, "ProductOrder", event.order_id)
