@@ -18,6 +18,7 @@ from pathlib import Path
 
 import simpy
 import simpy.rt
+import yaml
 
 from oss_bss.adapters import kpi_files, sql
 from oss_bss.adapters.usage_files import ParquetUsageArchive
@@ -86,6 +87,8 @@ def run(
     calendar = Calendar(epoch)
     catalog = catalog_of(spec)
     with RunFolder(out) as work:
+        # The scenario as run (overrides applied), so a run folder explains itself.
+        _write_scenario(scenario, work / "scenario.yaml")
         with open(work / "events.jsonl", "wb") as stream:
             log = EventLog(stream, calendar)
             bus = MessageBus(log)
@@ -100,6 +103,14 @@ def run(
                 if close is not None:  # an emulated network stops what it started
                     close()
     return RunResult(out, summary)
+
+
+def _write_scenario(scenario: LoadedScenario, path: Path) -> None:
+    """The scenario as run (overrides applied, the topology file by its absolute path), loadable as it is."""
+    data = scenario.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    if scenario.spec.topology.file is not None:
+        data["topology"]["file"] = str(scenario.resolve(scenario.spec.topology.file))
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
 def _locked(handle, lock):

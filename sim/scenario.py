@@ -677,8 +677,43 @@ def _check_references(spec: Scenario, path: Path) -> None:
             raise ScenarioError(str(path), str(exc), key) from None
 
 
-def load_scenario(path: str | Path, *, seed: int | None = None, backend: str | None = None) -> LoadedScenario:
-    """Read, parse and validate a scenario file; overrides come from the command line."""
+def set_key(data: dict, key_path: str, value, *, file: str = "") -> None:
+    """Set ``key_path`` (dotted; list items by index, e.g. ``population.segments.0.count``) in ``data``.
+
+    Used for command-line overrides (a sweep's ``--set``); the value is then
+    validated with the rest of the scenario, so a wrong value is named by its key.
+    """
+    parts = key_path.split(".")
+    node = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ScenarioError(file, f"no item {part!r} in a list of {len(node)}", where)
+            index = int(part)
+            if last:
+                node[index] = value
+            else:
+                node = node[index]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                if part not in node:
+                    node[part] = {}
+                node = node[part]
+        else:
+            raise ScenarioError(file, "is a value, not a section: it has no keys to set", ".".join(parts[:depth]))
+
+
+def load_scenario(path: str | Path, *, seed: int | None = None, backend: str | None = None,
+                  overrides: dict[str, object] | None = None) -> LoadedScenario:  # fmt: skip
+    """Read, parse and validate a scenario file; overrides come from the command line.
+
+    ``overrides`` maps dotted key paths to values (see :func:`set_key`); they are
+    applied before validation.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -697,6 +732,8 @@ def load_scenario(path: str | Path, *, seed: int | None = None, backend: str | N
         raise ScenarioError(str(path), f"{where}YAML syntax error: {problem}") from None
     if not isinstance(data, dict):
         raise ScenarioError(str(path), "a scenario must be a mapping of keys to values")
+    for key_path, value in (overrides or {}).items():
+        set_key(data, key_path, value, file=str(path))
     if seed is not None:
         data["seed"] = seed
     if backend is not None:
