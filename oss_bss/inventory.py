@@ -62,6 +62,10 @@ class ServiceInventory:
     def next_key(self) -> int:
         return len(self.by_key)
 
+    def find(self, service_id: str) -> Service | None:
+        """The service with ``service_id``, or None."""
+        return self._by_id.get(service_id)
+
     def get(self, service_id: str) -> Service:
         try:
             return self._by_id[service_id]

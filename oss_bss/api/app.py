@@ -23,6 +23,7 @@ from oss_bss import commands as c
 from oss_bss.api import dashboard, query
 from oss_bss.api.access import AccessKeys, Caller
 from oss_bss.api.catalog import BASE as CATALOG, KINDS, CatalogResources
+from oss_bss.api.notifications import CATALOG_EVENTS, Notifier, event_types
 from oss_bss.api.resources import APIS, Api
 from oss_bss.errors import NotFound, TelcolabError, ValidationError
 
@@ -55,8 +56,14 @@ class Context:
 
 
 def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | None = None,
-               clock=None, read_only: bool = False) -> FastAPI:  # fmt: skip
-    """The API over ``operator``. ``clock()`` is the simulated time for commands (default: the last collection)."""
+               clock=None, read_only: bool = False, notifier_options: dict | None = None) -> FastAPI:  # fmt: skip
+    """The API over ``operator``. ``clock()`` is the simulated time for commands (default: the last collection).
+
+    Hubs (``POST``/``DELETE <api>/hub``) register listeners for the operator's
+    events (see :mod:`oss_bss.api.notifications`); ``notifier_options`` tunes
+    their delivery (attempts, backoff, max_wait, timeout). ``app.state.notifier``
+    holds them.
+    """
     keys = keys or AccessKeys(customers=lambda cid: cid in operator.records.customers)
     guard = lock or nullcontext()
     ctx = Context(operator)
@@ -65,6 +72,21 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
     app = FastAPI(title="telcolab TMF Open APIs", version="4.0.0",
                   description="TM Forum Open APIs (v4) over the embedded OSS/BSS of a telcolab run.")  # fmt: skip
     app.state.keys, app.state.catalog = keys, catalog
+    by_resource = {api.resource: api for api in APIS}
+
+    def render_for_event(resource: str, ident: str):
+        api = by_resource[resource]
+        record = api.find(operator, ident)
+        return None if record is None else (render(api, record), api.owner(record))
+
+    bases = {api.resource: api.base for api in APIS} | {kind: CATALOG for kind in KINDS}
+    notifier = Notifier(render_for_event, ctx.calendar.isoformat, bases, **(notifier_options or {}))
+    app.state.notifier = notifier
+    bus = getattr(operator, "bus", None)
+    if bus is not None:  # a live operator: its events reach the hubs
+        bus.add_log(notifier.on_event)
+    hub_types = {api.base: event_types(api.resource) for api in APIS}
+    hub_types[CATALOG] = {f"{name}{suffix}" for name in KINDS.values() for suffix in CATALOG_EVENTS}
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
@@ -131,7 +153,9 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
                 writer(who)
                 body = await body_of(request)
                 with guard:
-                    return JSONResponse(catalog.create(kind, body), status_code=201)
+                    made = catalog.create(kind, body)
+                    notifier.publish(kind, f"{KINDS[kind]}CreateEvent", made, None, None)
+                    return JSONResponse(made, status_code=201)
 
             @app.patch(f"{CATALOG}/{kind}/{{ident}}", tags=["TMF620"], name=f"patch {kind}")
             async def patch_(ident: str, request: Request, who: Caller = Depends(caller)):
@@ -140,7 +164,9 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
                 writer(who)
                 body = await body_of(request)
                 with guard:
-                    return catalog.patch(kind, ident, body)
+                    changed = catalog.patch(kind, ident, body)
+                    notifier.publish(kind, f"{KINDS[kind]}AttributeValueChangeEvent", changed, None, None)
+                    return changed
 
             @app.delete(f"{CATALOG}/{kind}/{{ident}}", tags=["TMF620"], status_code=204, name=f"delete {kind}")
             def delete_(ident: str, who: Caller = Depends(caller)):
@@ -148,7 +174,9 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
                     raise Forbidden("only the operator changes the catalog")
                 writer(who)
                 with guard:
+                    gone = catalog.get(kind, ident)
                     catalog.delete(kind, ident)
+                    notifier.publish(kind, f"{KINDS[kind]}DeleteEvent", gone, None, None)
                 return Response(status_code=204)
 
         routes()
@@ -161,12 +189,10 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
         return {"id": ident, "href": api.href(ident), "@type": api.kind, **body}
 
     def find(api: Api, ident: str, who: Caller):
-        for record in api.records(operator):
-            if api.ident(record) == ident:
-                if not who.sees(api.owner(record)):
-                    break  # another customer's: as if it did not exist
-                return record
-        raise NotFound(api.kind, ident)
+        record = api.find(operator, ident)
+        if record is None or not who.sees(api.owner(record)):  # another customer's: as if it did not exist
+            raise NotFound(api.kind, ident)
+        return record
 
     for api in APIS:
         def read_routes(api=api):
@@ -213,6 +239,31 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
                 created.append(operator.bus.handle(c.SubmitProductOrder(now(), customer_id, offering, None, account)))
             first = operator.records.product_orders[created[0]]
             return JSONResponse(render(orders, first), status_code=201)
+
+    # -- TMF688 hubs: one per API ------------------------------------------
+
+    for base, allowed in hub_types.items():
+        def hub_routes(base=base, allowed=allowed):
+            tag = "TMF620" if base == CATALOG else next(a.name for a in APIS if a.base == base)
+
+            @app.post(f"{base}/hub", tags=[tag, "TMF688"], status_code=201, name=f"register listener {base}")
+            async def register(request: Request, who: Caller = Depends(caller)):
+                """Register a listener (``callback``, optional ``query`` such as ``eventType=...``)."""
+                body = await body_of(request)
+                listener = notifier.subscribe(base, body, who, allowed)
+                return JSONResponse(listener.view(), status_code=201)
+
+            @app.get(f"{base}/hub/{{ident}}", tags=[tag, "TMF688"], name=f"get listener {base}")
+            def get_hub(ident: str, who: Caller = Depends(caller)):
+                """A listener, with how delivery to it has gone."""
+                return notifier.get(base, ident, who).view()
+
+            @app.delete(f"{base}/hub/{{ident}}", tags=[tag, "TMF688"], status_code=204, name=f"remove listener {base}")
+            def unregister(ident: str, who: Caller = Depends(caller)):
+                notifier.unsubscribe(base, ident, who)
+                return Response(status_code=204)
+
+        hub_routes()
 
     @app.get("/", include_in_schema=False)
     def page():

@@ -24,6 +24,13 @@ class Api:
     owner: Callable  # record -> customer id or None
     view: Callable  # (record, ctx) -> dict
     ident: Callable = lambda record: record.id  # noqa: E731
+    lookup: Callable | None = None  # (operator, id) -> record or None; None: search the list
+
+    def find(self, operator, ident: str):
+        """The record with ``ident``, or None."""
+        if self.lookup is not None:
+            return self.lookup(operator, ident)
+        return next((r for r in self.records(operator) if self.ident(r) == ident), None)
 
     def href(self, ident: str) -> str:
         return f"{self.base}/{self.resource}/{ident}"
@@ -132,6 +139,15 @@ def bill(b, ctx) -> dict:
     }  # fmt: skip
 
 
+def _service(op, ident: str):
+    return op.records.services.find(ident)
+
+
+def _usage_of(op, ident: str):
+    s = op.records.services.find(ident[2:]) if ident.startswith("U-") else None
+    return s if s is not None and s.activated_at is not None else None
+
+
 def usage(s, ctx) -> dict:
     """TMF635: a service's usage rated since its last bill (the ledger's open balance)."""
     u = ctx.records.usage
@@ -150,22 +166,27 @@ def usage(s, ctx) -> dict:
 
 APIS = [
     Api("TMF629", "/tmf-api/customerManagement/v4", "customer", "Customer",
-        lambda op: op.records.customers.values(), lambda c: c.id, customer),
+        lambda op: op.records.customers.values(), lambda c: c.id, customer,
+        lookup=lambda op, i: op.records.customers.get(i)),
     Api("TMF622", "/tmf-api/productOrderingManagement/v4", "productOrder", "ProductOrder",
-        lambda op: op.records.product_orders.values(), lambda o: o.customer_id, product_order),
+        lambda op: op.records.product_orders.values(), lambda o: o.customer_id, product_order,
+        lookup=lambda op, i: op.records.product_orders.get(i)),
     Api("TMF641", "/tmf-api/serviceOrdering/v4", "serviceOrder", "ServiceOrder",
-        lambda op: op.records.service_orders.values(), lambda o: o.customer_id, service_order),
+        lambda op: op.records.service_orders.values(), lambda o: o.customer_id, service_order,
+        lookup=lambda op, i: op.records.service_orders.get(i)),
     Api("TMF638", "/tmf-api/serviceInventoryManagement/v4", "service", "Service",
-        lambda op: op.records.services, lambda s: s.customer_id, service),
+        lambda op: op.records.services, lambda s: s.customer_id, service, lookup=_service),
     Api("TMF639", "/tmf-api/resourceInventoryManagement/v4", "resource", "LogicalResource",
-        lambda op: op.records.resources.values(), lambda r: None, resource),
+        lambda op: op.records.resources.values(), lambda r: None, resource,
+        lookup=lambda op, i: op.records.resources.get(i)),
     Api("TMF642", "/tmf-api/alarmManagement/v4", "alarm", "Alarm",
-        lambda op: op.assurance.alarms, lambda a: None, alarm),
+        lambda op: op.assurance.alarms, lambda a: None, alarm, lookup=lambda op, i: op.assurance.alarms.all.get(i)),
     Api("TMF621", "/tmf-api/troubleTicket/v4", "troubleTicket", "TroubleTicket",
-        lambda op: op.assurance.tickets.values(), lambda t: t.customer_id, ticket),
+        lambda op: op.assurance.tickets.values(), lambda t: t.customer_id, ticket,
+        lookup=lambda op, i: op.assurance.tickets.get(i)),
     Api("TMF635", "/tmf-api/usageManagement/v4", "usage", "Usage",
         lambda op: (s for s in op.records.services if s.activated_at is not None), lambda s: s.customer_id, usage,
-        lambda s: f"U-{s.id}"),
+        lambda s: f"U-{s.id}", lookup=_usage_of),
     Api("TMF678", "/tmf-api/customerBillManagement/v4", "customerBill", "CustomerBill",
-        lambda op: op.records.bills.values(), lambda b: b.customer_id, bill),
+        lambda op: op.records.bills.values(), lambda b: b.customer_id, bill, lookup=lambda op, i: op.records.bills.get(i)),
 ]  # fmt: skip
