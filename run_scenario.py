@@ -209,7 +209,37 @@ def invoice(
         raise typer.Exit(EXIT_INVALID) from None
 
 
-TOOLS = {"invoice"}
+@tools.command("serve")
+def serve_run(
+    rundir: Annotated[Path, typer.Argument(help="A finished run's folder.", show_default=False)],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.", min=1, max=65535)] = 8000,
+    db: Annotated[Optional[str], typer.Option(help="The run's database URL, if not run.db in the folder.")] = None,
+) -> None:
+    """Serve a finished run's TMF APIs and dashboard, read-only (Ctrl-C stops)."""
+    import threading
+
+    from oss_bss.api.access import AccessKeys
+    from sim.serving import ApiServer
+    from sim.stored_run import StoredRun
+
+    try:
+        stored = StoredRun(rundir, db)
+        keys = AccessKeys(customers=lambda cid: cid in stored.records.customers)
+        server = ApiServer(stored, keys, threading.RLock(), port, read_only=True)
+        server.start()
+    except TelcolabError as exc:
+        err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    err_console.print(f"serving {rundir} read-only at {server.url}/ (dashboard: {server.url}/?key={keys.operator_key}) "
+                      f"and {server.url}/docs; operator key: {keys.operator_key}", highlight=False)  # fmt: skip
+    try:
+        while server.thread.is_alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+TOOLS = {"invoice", "serve"}
 
 
 def _interrupt(signum, frame):
@@ -224,7 +254,7 @@ def entry() -> int | None:
 
     signal.signal(signal.SIGTERM, _interrupt)
     if len(sys.argv) > 1 and sys.argv[1] in TOOLS:
-        return tools(args=sys.argv[2:], prog_name=f"run_scenario.py {sys.argv[1]}")
+        return tools(args=sys.argv[1:], prog_name="run_scenario.py")
     return app()
 
 

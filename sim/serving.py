@@ -15,13 +15,14 @@ import uvicorn
 
 from oss_bss.api.access import AccessKeys
 from oss_bss.api.app import create_app
+from oss_bss.errors import BackendUnavailable
 
 
 class ApiServer:
     """uvicorn on loopback in a thread, for one operator."""
 
-    def __init__(self, operator, keys: AccessKeys, lock, port: int, host: str = "127.0.0.1"):
-        self.app = create_app(operator, keys, lock=lock)
+    def __init__(self, operator, keys: AccessKeys, lock, port: int, host: str = "127.0.0.1", read_only: bool = False):
+        self.app = create_app(operator, keys, lock=lock, read_only=read_only)
         self.server = uvicorn.Server(uvicorn.Config(self.app, host=host, port=port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, name="telcolab-api", daemon=True)
         self.url = f"http://{host}:{port}"
@@ -31,9 +32,10 @@ class ApiServer:
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError(f"the API server did not start on {self.url}")
+                raise BackendUnavailable(f"the API server did not start on {self.url} (is the port in use?)")
             time.sleep(0.02)
 
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.app.state.notifier.close()

@@ -11,7 +11,9 @@ type, canonical decimal text on SQLite (whose NUMERIC would store floats).
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import dataclass
 from types import SimpleNamespace
 from decimal import Decimal
 from operator import attrgetter
@@ -31,11 +33,13 @@ from sqlalchemy import (
     create_engine,
     insert,
     inspect,
+    select,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
+from oss_bss.alarms import AlarmList
 from oss_bss.catalog import Catalog
 from oss_bss.errors import BackendUnavailable
 from oss_bss.records import Records
@@ -389,3 +393,86 @@ def save(records: Records, catalog: Catalog, url: str, assurance=None) -> None:
         raise BackendUnavailable(f"database {engine.url.render_as_string(hide_password=True)}: {exc}") from None
     finally:
         engine.dispose()
+
+
+# -- reading a run back ---------------------------------------------------------
+
+
+def _restore(cls, row: dict):
+    """A domain object from its row: stored columns by name, JSON lists decoded, the rest at their defaults."""
+    obj = object.__new__(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in row:
+            value = row[f.name]
+            kind = str(f.type)
+            if isinstance(value, str) and kind.startswith(("list[", "tuple[", "set[")):
+                items = json.loads(value)
+                if "tuple[" in kind[5:] or kind.startswith("list[list"):  # a list of pairs
+                    items = [tuple(x) if isinstance(x, list) else x for x in items]
+                value = tuple(items) if kind.startswith("tuple[") else set(items) if kind.startswith("set[") else items
+        elif f.default is not dataclasses.MISSING:
+            value = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+        else:
+            value = None
+        setattr(obj, f.name, value)
+    return obj
+
+
+@dataclass
+class StoredRecords:
+    """What :func:`load` reads back: the records, and assurance's alarms, incidents and tickets."""
+
+    records: Records
+    alarms: AlarmList
+    incidents: dict
+    tickets: dict
+
+
+def load(url: str) -> StoredRecords:
+    """Read a run's records back from the database :func:`save` wrote (for serving a finished run)."""
+    from oss_bss.alarms import Alarm
+    from oss_bss.assurance import Incident
+    from oss_bss.billing import BillLine, CustomerBill
+    from oss_bss.experience import Experience
+    from oss_bss.inventory import Resource, Service
+    from oss_bss.ordering import ProductOrder, ServiceOrder, WorkOrder
+    from oss_bss.party import BillingAccount, Customer
+    from oss_bss.tickets import TroubleTicket
+
+    engine = connect(url)
+    try:
+        missing = {"customer", "service", "customer_bill"} - set(inspect(engine).get_table_names())
+        if missing:
+            raise BackendUnavailable(f"database {engine.url.render_as_string(hide_password=True)} holds no run "
+                                     f"(no table {', '.join(sorted(missing))})")  # fmt: skip
+        with engine.connect() as conn:
+            def rows(table: Table, cls, order: str = "id") -> list:
+                return [_restore(cls, r._asdict()) for r in conn.execute(select(table).order_by(table.c[order]))]
+
+            r = Records()
+            r.customers = {x.id: x for x in rows(customer, Customer)}
+            r.accounts = {x.id: x for x in rows(billing_account, BillingAccount)}
+            r.product_orders = {x.id: x for x in rows(product_order, ProductOrder)}
+            r.service_orders = {x.id: x for x in rows(service_order, ServiceOrder)}
+            r.work_orders = {x.id: x for x in rows(work_order, WorkOrder)}
+            for s in rows(service, Service, order="key"):
+                r.services.add(s)
+                r.services_by_customer[s.customer_id].append(s.id)
+                r.services_by_account[s.billing_account_id].append(s.id)
+            r.resources = {x.id: x for x in rows(resource, Resource)}
+            r.bills = {x.id: x for x in rows(customer_bill, CustomerBill)}
+            for line in rows(bill_line, BillLine):
+                r.bills[line.bill_id].lines.append(line)
+            r.experience = rows(customer_experience, Experience, order="period_end")
+            alarms = AlarmList()
+            for a in rows(alarm, Alarm):
+                alarms.all[a.id] = a
+            incidents = {x.id: x for x in rows(incident, Incident)}
+            tickets = {x.id: x for x in rows(trouble_ticket, TroubleTicket)}
+    except SQLAlchemyError as exc:
+        raise BackendUnavailable(f"database {engine.url.render_as_string(hide_password=True)}: {exc}") from None
+    finally:
+        engine.dispose()
+    return StoredRecords(r, alarms, incidents, tickets)
