@@ -17,14 +17,17 @@ from contextlib import nullcontext
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from oss_bss import commands as c
-from oss_bss.api import dashboard, query
+from oss_bss.api import dashboard, query, shapes
 from oss_bss.api.access import AccessKeys, Caller
 from oss_bss.api.catalog import BASE as CATALOG, KINDS, CatalogResources
 from oss_bss.api.notifications import CATALOG_EVENTS, Notifier, event_types
 from oss_bss.api.resources import APIS, Api
+from oss_bss.api.shapes import CATALOG_IN, CATALOG_PATCH, HUB_IN, LIST, OBJECT, PRODUCT_ORDER_IN, RESOURCE, SUBSCRIPTION, answers, body
 from oss_bss.errors import NotFound, TelcolabError, ValidationError
 
 MAX_BODY = 1_000_000  # bytes; larger bodies get 413
@@ -107,7 +110,15 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return JSONResponse(query.error(exc.status_code, "error", str(exc.detail)), status_code=exc.status_code)
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Allow: every method of every route on this path, not just the first route's
+            methods = set()
+            for route in app.router.routes:
+                if isinstance(route, APIRoute) and route.matches(request.scope)[0] == Match.PARTIAL:
+                    methods |= route.methods
+            headers = {"Allow": ", ".join(sorted(methods))}
+        return JSONResponse(query.error(exc.status_code, "error", str(exc.detail)), status_code=exc.status_code,
+                            headers=headers)  # fmt: skip
 
     def caller(authorization: str | None = Header(default=None)) -> Caller:
         who = keys.caller(authorization)
@@ -119,13 +130,16 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
         if read_only or not who.can_write:
             raise Forbidden("this key may only read" if not read_only else "a finished run is served read-only")
 
-    async def body_of(request: Request) -> dict:
+    async def body_of(request: Request, schema: dict | None = None) -> dict:
+        """The JSON body, checked against the schema the OpenAPI document gives for it."""
         try:
             body = await request.json()
         except ValueError:
             raise ValidationError({"body": "must be a JSON object"}) from None
         if not isinstance(body, dict):
             raise ValidationError({"body": "must be a JSON object"})
+        if schema is not None:
+            shapes.check(body, schema)
         return body
 
     def listing(items: list[dict], request: Request) -> Response:
@@ -136,39 +150,42 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
 
     for kind in KINDS:
         def routes(kind=kind):
-            @app.get(f"{CATALOG}/{kind}", tags=["TMF620"], name=f"list {kind}")
+            @app.get(f"{CATALOG}/{kind}", tags=["TMF620"], name=f"list {kind}", responses=answers(200, LIST))
             def list_(request: Request, who: Caller = Depends(caller)):
                 with guard:
                     return listing(catalog.list(kind), request)
 
-            @app.get(f"{CATALOG}/{kind}/{{ident}}", tags=["TMF620"], name=f"get {kind}")
+            @app.get(f"{CATALOG}/{kind}/{{ident}}", tags=["TMF620"], name=f"get {kind}", responses=answers(200, RESOURCE))
             def get_(ident: str, request: Request, who: Caller = Depends(caller)):
                 with guard:
                     return query.trim(catalog.get(kind, ident), dict(request.query_params))
 
-            @app.post(f"{CATALOG}/{kind}", tags=["TMF620"], status_code=201, name=f"create {kind}")
+            @app.post(f"{CATALOG}/{kind}", tags=["TMF620"], status_code=201, name=f"create {kind}",
+                      responses=answers(201, RESOURCE), openapi_extra=body(CATALOG_IN[kind]))  # fmt: skip
             async def create_(request: Request, who: Caller = Depends(caller)):
                 if who.role != "operator":
                     raise Forbidden("only the operator changes the catalog")
                 writer(who)
-                body = await body_of(request)
+                body = await body_of(request, CATALOG_IN[kind])
                 with guard:
                     made = catalog.create(kind, body)
                     notifier.publish(kind, f"{KINDS[kind]}CreateEvent", made, None, None)
                     return JSONResponse(made, status_code=201)
 
-            @app.patch(f"{CATALOG}/{kind}/{{ident}}", tags=["TMF620"], name=f"patch {kind}")
+            @app.patch(f"{CATALOG}/{kind}/{{ident}}", tags=["TMF620"], name=f"patch {kind}",
+                       responses=answers(200, RESOURCE), openapi_extra=body(CATALOG_PATCH))  # fmt: skip
             async def patch_(ident: str, request: Request, who: Caller = Depends(caller)):
                 if who.role != "operator":
                     raise Forbidden("only the operator changes the catalog")
                 writer(who)
-                body = await body_of(request)
+                body = await body_of(request, CATALOG_PATCH)
                 with guard:
                     changed = catalog.patch(kind, ident, body)
                     notifier.publish(kind, f"{KINDS[kind]}AttributeValueChangeEvent", changed, None, None)
                     return changed
 
-            @app.delete(f"{CATALOG}/{kind}/{{ident}}", tags=["TMF620"], status_code=204, name=f"delete {kind}")
+            @app.delete(f"{CATALOG}/{kind}/{{ident}}", tags=["TMF620"], status_code=204, name=f"delete {kind}",
+                        responses=answers(204, None))  # fmt: skip
             def delete_(ident: str, who: Caller = Depends(caller)):
                 if who.role != "operator":
                     raise Forbidden("only the operator changes the catalog")
@@ -196,13 +213,14 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
 
     for api in APIS:
         def read_routes(api=api):
-            @app.get(f"{api.base}/{api.resource}", tags=[api.name], name=f"list {api.resource}")
+            @app.get(f"{api.base}/{api.resource}", tags=[api.name], name=f"list {api.resource}", responses=answers(200, LIST))
             def list_(request: Request, who: Caller = Depends(caller)):
                 with guard:
                     items = [render(api, r) for r in api.records(operator) if who.sees(api.owner(r))]
                 return listing(items, request)
 
-            @app.get(f"{api.base}/{api.resource}/{{ident}}", tags=[api.name], name=f"get {api.resource}")
+            @app.get(f"{api.base}/{api.resource}/{{ident}}", tags=[api.name], name=f"get {api.resource}",
+                     responses=answers(200, RESOURCE))  # fmt: skip
             def get_(ident: str, request: Request, who: Caller = Depends(caller)):
                 with guard:
                     return query.trim(render(api, find(api, ident, who)), dict(request.query_params))
@@ -211,11 +229,12 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
 
     orders = next(a for a in APIS if a.resource == "productOrder")
 
-    @app.post(f"{orders.base}/productOrder", tags=["TMF622"], status_code=201)
+    @app.post(f"{orders.base}/productOrder", tags=["TMF622"], status_code=201, responses=answers(201, RESOURCE),
+              openapi_extra=body(PRODUCT_ORDER_IN))  # fmt: skip
     async def place_order(request: Request, who: Caller = Depends(caller)):
         """A product order enters the same order-to-activate flow as a simulated customer's."""
         writer(who)
-        body = await body_of(request)
+        body = await body_of(request, PRODUCT_ORDER_IN)
         parties = [p for p in body.get("relatedParty") or [] if isinstance(p, dict) and p.get("role", "Customer") == "Customer"]
         customer_id = parties[0].get("id") if parties else who.customer_id
         if not customer_id:
@@ -246,19 +265,22 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
         def hub_routes(base=base, allowed=allowed):
             tag = "TMF620" if base == CATALOG else next(a.name for a in APIS if a.base == base)
 
-            @app.post(f"{base}/hub", tags=[tag, "TMF688"], status_code=201, name=f"register listener {base}")
+            @app.post(f"{base}/hub", tags=[tag, "TMF688"], status_code=201, name=f"register listener {base}",
+                      responses=answers(201, SUBSCRIPTION), openapi_extra=body(HUB_IN))  # fmt: skip
             async def register(request: Request, who: Caller = Depends(caller)):
                 """Register a listener (``callback``, optional ``query`` such as ``eventType=...``)."""
-                body = await body_of(request)
+                body = await body_of(request, HUB_IN)
                 listener = notifier.subscribe(base, body, who, allowed)
                 return JSONResponse(listener.view(), status_code=201)
 
-            @app.get(f"{base}/hub/{{ident}}", tags=[tag, "TMF688"], name=f"get listener {base}")
+            @app.get(f"{base}/hub/{{ident}}", tags=[tag, "TMF688"], name=f"get listener {base}",
+                     responses=answers(200, SUBSCRIPTION))  # fmt: skip
             def get_hub(ident: str, who: Caller = Depends(caller)):
                 """A listener, with how delivery to it has gone."""
                 return notifier.get(base, ident, who).view()
 
-            @app.delete(f"{base}/hub/{{ident}}", tags=[tag, "TMF688"], status_code=204, name=f"remove listener {base}")
+            @app.delete(f"{base}/hub/{{ident}}", tags=[tag, "TMF688"], status_code=204, name=f"remove listener {base}",
+                        responses=answers(204, None))  # fmt: skip
             def unregister(ident: str, who: Caller = Depends(caller)):
                 notifier.unsubscribe(base, ident, who)
                 return Response(status_code=204)
@@ -270,14 +292,14 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
         """The live dashboard (it asks for its data with the key given as ``?key=``)."""
         return HTMLResponse(dashboard.PAGE)
 
-    @app.get("/dashboard/state", tags=["dashboard"])
+    @app.get("/dashboard/state", tags=["dashboard"], responses=answers(200, OBJECT))
     def dashboard_state(who: Caller = Depends(caller)):
         if who.role == "customer":
             raise Forbidden("the dashboard is the operator's")
         with guard:
             return dashboard.state(operator)
 
-    @app.get("/keys/customer/{customer_id}", tags=["access"])
+    @app.get("/keys/customer/{customer_id}", tags=["access"], responses=answers(200, OBJECT))
     def customer_key(customer_id: str, who: Caller = Depends(caller)):
         """The API key of a customer (operator only), to hand to that customer."""
         if who.role != "operator":

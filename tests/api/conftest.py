@@ -26,6 +26,11 @@ OPERATOR_KEY, READ_KEY = "operator-test-key", "read-only-test-key"
 
 @pytest.fixture(scope="module")
 def operator():
+    return build_operator()
+
+
+def build_operator() -> Operator:
+    """Three customers on a two-link network, activated, used, a link cut and repaired, and billed."""
     g = nx.MultiGraph()
     for a, b in (("a", "gw"), ("b", "gw")):
         g.add_edge(a, b, key=f"{a}--{b}", id=f"{a}--{b}", capacity_bps=10**9, latency_s=0.001)
