@@ -56,6 +56,18 @@ class Context:
         self.operator = operator
         self.records, self.calendar, self.catalog = operator.records, operator.calendar, operator.catalog
         self.currency = operator.currency
+        self._accounts: dict[str, list] = {}
+        self._accounts_seen = -1
+
+    def accounts_of(self, customer_id: str) -> list:
+        """A customer's billing accounts (indexed again only when accounts were opened: they are never removed)."""
+        accounts = self.records.accounts
+        if len(accounts) != self._accounts_seen:
+            index: dict[str, list] = {}
+            for a in accounts.values():
+                index.setdefault(a.customer_id, []).append(a)
+            self._accounts, self._accounts_seen = index, len(accounts)
+        return self._accounts.get(customer_id, [])
 
 
 def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | None = None,
@@ -215,9 +227,15 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
         def read_routes(api=api):
             @app.get(f"{api.base}/{api.resource}", tags=[api.name], name=f"list {api.resource}", responses=answers(200, LIST))
             def list_(request: Request, who: Caller = Depends(caller)):
+                params = dict(request.query_params)
                 with guard:
-                    items = [render(api, r) for r in api.records(operator) if who.sees(api.owner(r))]
-                return listing(items, request)
+                    records = [r for r in api.records(operator) if who.sees(api.owner(r))]
+                    if query.filters(params):  # a filter reads the rendered resources
+                        page, total = query.select([render(api, r) for r in records], params)
+                    else:  # render only the page asked for
+                        page, total = query.select([render(api, r) for r in query.window(records, params)], params,
+                                                   total=len(records), paged=True)  # fmt: skip
+                return JSONResponse(page, headers={"X-Total-Count": str(total)})
 
             @app.get(f"{api.base}/{api.resource}/{{ident}}", tags=[api.name], name=f"get {api.resource}",
                      responses=answers(200, RESOURCE))  # fmt: skip

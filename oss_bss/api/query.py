@@ -38,10 +38,30 @@ def _matches(value, wanted: str) -> bool:
     return value is not None and str(value) == wanted
 
 
+def filters(params: Mapping[str, str]) -> dict[str, str]:
+    """The attribute filters among the query ``params``."""
+    return {k: v for k, v in params.items() if k not in RESERVED}
+
+
+def window(items: list, params: Mapping[str, str]) -> list:
+    """The ``offset``/``limit`` page of ``items`` (for lists that need no filtering)."""
+    offset, limit = _int(params, "offset", 0), _int(params, "limit", MAX_LIMIT)
+    return items[offset : offset + limit]
+
+
 def select(
-    resources: Iterable[dict], params: Mapping[str, str]
+    resources: Iterable[dict], params: Mapping[str, str], *, total: int | None = None, paged: bool = False
 ) -> tuple[list[dict], int]:
-    """Filter, page and trim ``resources`` by the query ``params``; returns (page, total)."""
+    """Filter, page and trim ``resources`` by the query ``params``; returns (page, total).
+
+    ``paged``: ``resources`` is already the page (see :func:`window`) of ``total`` unfiltered ones.
+    """
+    if paged:
+        page = list(resources)
+        if "fields" in params:
+            keep = {f.strip() for f in params["fields"].split(",") if f.strip()} | set(ALWAYS)
+            page = [{k: v for k, v in r.items() if k in keep} for r in page]
+        return page, total if total is not None else len(page)
     filters = {k: v for k, v in params.items() if k not in RESERVED}
     chosen = []
     for r in resources:

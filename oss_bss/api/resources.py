@@ -50,7 +50,7 @@ def _party(customer_id: str) -> list[dict]:
 
 
 def customer(c, ctx) -> dict:
-    accounts = [a for a in ctx.records.accounts.values() if a.customer_id == c.id]
+    accounts = ctx.accounts_of(c.id)
     return {
         "name": c.name, "status": c.state, "partyType": c.party_type, "segment": c.segment,
         "engagedParty": {"id": c.id, "@referredType": "Organization" if c.party_type == "organisation" else "Individual",

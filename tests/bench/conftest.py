@@ -36,4 +36,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         base = RESULTS.get(r["baseline"] or "")
         if base:
             line += f"   {r['median'] / base['median']:6.2f}x the time of {r['baseline']}"
+        if r.get("note"):
+            line += f"   ({r['note']})"
         terminalreporter.write_line(line)
