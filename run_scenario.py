@@ -165,15 +165,21 @@ def _served(loaded, folder, db, tick, port: int, pace: float):
     from sim.serving import ApiServer
 
     lock = threading.RLock()
+    servers = []
 
     def start(operator):
         keys = AccessKeys(customers=lambda cid: cid in operator.records.customers)
         server = ApiServer(operator, keys, lock, port)
         server.start()
+        servers.append(server)
         err_console.print(f"serving {server.url}/ (dashboard: {server.url}/?key={keys.operator_key}) "
                           f"and {server.url}/docs; operator key: {keys.operator_key}", highlight=False)  # fmt: skip
 
-    return runner.run(loaded, folder, db_url=db, on_tick=tick, lock=lock, pace=pace, on_start=start)
+    result = runner.run(loaded, folder, db_url=db, on_tick=tick, lock=lock, pace=pace, on_start=start)
+    with lock:  # the results are written: what is served from now on is the finished run, read-only
+        for server in servers:
+            server.app.state.read_only = True
+    return result
 
 
 tools = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help="Work with finished runs.")

@@ -138,9 +138,13 @@ def create_app(operator, keys: AccessKeys | None = None, lock: threading.Lock | 
             raise Unauthorized()
         return who
 
+    app.state.read_only = read_only  # a served run turns it on when the run ends
+
     def writer(who: Caller) -> None:
-        if read_only or not who.can_write:
-            raise Forbidden("this key may only read" if not read_only else "a finished run is served read-only")
+        if app.state.read_only:
+            raise Forbidden("a finished run is served read-only")
+        if not who.can_write:
+            raise Forbidden("this key may only read")
 
     async def body_of(request: Request, schema: dict | None = None) -> dict:
         """The JSON body, checked against the schema the OpenAPI document gives for it."""

@@ -132,3 +132,48 @@ def test_a_folder_missing_a_part_is_named(finished, tmp_path, part):
     result = subprocess.run([sys.executable, str(ROOT / "run_scenario.py"), "serve", str(copy)],
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == 2 and str(copy) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_served_run_takes_orders_while_it_runs_and_turns_read_only_when_it_ends(tmp_path):
+    import yaml
+
+    data = yaml.safe_load((ROOT / "scenarios" / "quickstart.yaml").read_text())
+    data.update(duration_days=0.5, name="tiny")
+    data["population"]["customers"] = 40
+    data["topology"]["file"] = str(ROOT / "scenarios" / "topologies" / "Abilene.graphml")
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(yaml.safe_dump(data))
+    with __import__("socket").socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "TELCOLAB_OPERATOR_KEY": OPERATOR_KEY}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_scenario.py"), str(scenario), "--serve", "--port", str(port),
+                             "--pace", "0.5", "-q", "--out", str(tmp_path / "run")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    orders = f"{base}/tmf-api/productOrderingManagement/v4/productOrder"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                customers = httpx.get(f"{base}/tmf-api/customerManagement/v4/customer", headers=auth(OPERATOR_KEY)).json()
+                if customers:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        body = {"productOrderItem": [{"productOffering": {"id": "fibre-100"}}], "relatedParty": [{"id": customers[0]["id"]}]}
+        during = httpx.post(orders, headers=auth(OPERATOR_KEY), json=body)
+        assert during.status_code == 201, during.text
+        while not (tmp_path / "run" / "summary.json").exists():  # the run ends; the server goes on
+            assert proc.poll() is None and time.monotonic() < deadline + 60
+            time.sleep(0.2)
+        time.sleep(0.5)
+        after = httpx.post(orders, headers=auth(OPERATOR_KEY), json=body)
+        assert after.status_code == 403 and "read-only" in after.json()["message"]
+        got = httpx.get(f"{orders}/{during.json()['id']}", headers=auth(OPERATOR_KEY))
+        assert got.status_code == 200 and proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
