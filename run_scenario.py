@@ -70,7 +70,8 @@ KEY_FIGURES = (
 )  # fmt: skip
 
 
-def _replicate(loaded, folder: Path, count: int, db: Optional[str], quiet: bool) -> None:
+def _replicate(loaded, folder: Path, count: int, db: Optional[str], quiet: bool) -> list[int]:
+    """Run the replications, show their table; the seeds whose run failed an expectation."""
     from sim.replications import run_replications
 
     with Progress(
@@ -79,9 +80,10 @@ def _replicate(loaded, folder: Path, count: int, db: Optional[str], quiet: bool)
     ) as progress:  # fmt: skip
         task = progress.add_task(loaded.spec.name, total=count)
         summary = run_replications(loaded, folder, count, db_url=db, on_done=lambda n: progress.update(task, completed=n))
+    failed = summary["replications"]["expectations_failed_in"]
     if quiet:
         out_console.print(str(folder), highlight=False)
-        return
+        return failed
     metrics = summary["replications"]["metrics"]
     table = Table(title=f"{loaded.spec.name}: {count} replications in {summary['wall_seconds']:.1f} s")
     for column, justify in (("figure", "left"), ("mean", "right"), ("95 % interval", "right")):
@@ -92,6 +94,7 @@ def _replicate(loaded, folder: Path, count: int, db: Optional[str], quiet: bool)
             table.add_row(key, f"{m['mean']:,.6g}", f"{m['ci95'][0]:,.6g} .. {m['ci95'][1]:,.6g}")
     table.add_row("results", str(folder), "")
     out_console.print(table)
+    return failed
 
 
 @app.command()
@@ -108,7 +111,7 @@ def main(
     port: Annotated[int, typer.Option(help="Port for --serve (127.0.0.1).", min=1, max=65535)] = 8000,
     pace: Annotated[float, typer.Option(help="With --serve: real seconds per simulated hour.", min=0.001)] = 1.0,
 ) -> None:
-    """Run a scenario on the simulated network and write its results."""
+    """Run a scenario and write its results; exit 1 when one of its expectations failed."""
     try:
         loaded = load_scenario(scenario, seed=seed, backend=backend)
         if check:
@@ -120,7 +123,11 @@ def main(
             raise typer.Exit(EXIT_OK)
         folder = out or _default_out(loaded.spec.name)
         if replications > 1:
-            _replicate(loaded, folder, replications, db, quiet)
+            failed = _replicate(loaded, folder, replications, db, quiet)
+            if failed:
+                err_console.print(f"FAILED: expectations failed in the runs of seeds {', '.join(map(str, failed))} "
+                                  f"(their expectations.json)", highlight=False)  # fmt: skip
+                raise typer.Exit(EXIT_EXPECTATION)
             return
         total = loaded.spec.duration_seconds
         with Progress(
@@ -145,16 +152,35 @@ def main(
             out_console.print(_summary_table(result.summary, result.folder))
         else:
             out_console.print(str(result.folder), highlight=False)
+        _show_verdict(result.verdict, quiet)
         if serve:
             err_console.print("the run is over; still serving (Ctrl-C stops)", highlight=False)
             while True:
                 time.sleep(3600)
+        if not result.passed:
+            raise typer.Exit(EXIT_EXPECTATION)
     except TelcolabError as exc:
         err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from None
     except KeyboardInterrupt:
         err_console.print("interrupted: no results written", highlight=False)
         raise typer.Exit(130) from None
+
+
+def _show_verdict(verdict, quiet: bool) -> None:
+    """Each expectation passed or failed; a failure says what was expected, measured and the evidence."""
+    if not verdict.outcomes:
+        return
+    if not quiet:
+        table = Table(title=f"expectations: {len(verdict.outcomes) - len(verdict.failed)} of "
+                            f"{len(verdict.outcomes)} held", title_justify="left")  # fmt: skip
+        for column in ("", "expectation", "measured"):
+            table.add_column(column)
+        for o in verdict.outcomes:
+            table.add_row("[green]pass[/]" if o.passed else "[red]FAIL[/]", o.name, o.measured)
+        out_console.print(table)
+    for o in verdict.failed:
+        err_console.print(f"FAILED {o.name}: {o.explain()}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _served(loaded, folder, db, tick, port: int, pace: float):
@@ -245,7 +271,175 @@ def serve_run(
         server.stop()
 
 
-TOOLS = {"invoice", "serve"}
+def _fail(exc: TelcolabError) -> typer.Exit:
+    err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+    return typer.Exit(EXIT_INVALID)
+
+
+@tools.command("report")
+def report(
+    rundir: Annotated[Path, typer.Argument(help="A run's folder.", show_default=False)],
+    db: Annotated[Optional[str], typer.Option(help="The run's database URL, if not run.db in the folder.")] = None,
+) -> None:
+    """Write the run's report.html again (plots, key figures, expectations, a customer's journey)."""
+    from sim.report import write_report
+
+    try:
+        out_console.print(str(write_report(rundir, db)), highlight=False)
+    except TelcolabError as exc:
+        raise _fail(exc) from None
+
+
+@tools.command("compare")
+def compare_runs(
+    run_a: Annotated[Path, typer.Argument(help="The first run's folder (A).", show_default=False)],
+    run_b: Annotated[Path, typer.Argument(help="The second run's folder (B).", show_default=False)],
+    out: Annotated[Path, typer.Option(help="Where to write the page (a file, or a folder for compare.html).")] = Path(
+        "compare.html"),
+    every: Annotated[bool, typer.Option("--all", help="Show every figure, not only those that differ.")] = False,
+) -> None:
+    """Two runs side by side: every figure with B - A, and compare.html with the plots overlaid."""
+    from sim.report import compare, compare_rows
+
+    try:
+        rows = compare_rows(run_a, run_b)
+        page = compare(run_a, run_b, out)
+    except TelcolabError as exc:
+        raise _fail(exc) from None
+    shown = [r for r in rows if every or r.differs]
+    table = Table(title=f"A: {run_a}  B: {run_b}  ({sum(r.differs for r in rows)} of {len(rows)} figures differ)",
+                  title_justify="left")  # fmt: skip
+    for column, justify in (("figure", "left"), ("A", "right"), ("B", "right"), ("B - A", "right"), ("%", "right")):
+        table.add_column(column, justify=justify)
+    for row in shown:
+        table.add_row(*row.cells())
+    out_console.print(table)
+    out_console.print(str(page), highlight=False)
+
+
+@tools.command("trace")
+def trace(
+    rundir: Annotated[Path, typer.Argument(help="A run's folder.", show_default=False)],
+    customer: Annotated[Optional[str], typer.Option(help="The customer's id [default: the richest journey].")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The journey as JSON.")] = False,
+    db: Annotated[Optional[str], typer.Option(help="The run's database URL, if not run.db in the folder.")] = None,
+) -> None:
+    """One customer's journey through the operator's processes (eTOM), with the records each domain holds."""
+    import json
+
+    from sim import journey
+
+    try:
+        ident = customer or journey.default_customer(rundir, db)
+        if ident is None:
+            raise TelcolabError(f"{rundir}: the run has no customer to trace")
+        found = journey.trace(rundir, ident, db)
+    except TelcolabError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        print(json.dumps(journey.to_json(found), indent=2))
+    else:
+        journey.print_text(found, out_console)
+
+
+@tools.command("check")
+def check_run(
+    rundir: Annotated[Path, typer.Argument(help="A finished run's folder.", show_default=False)],
+    scenario: Annotated[Optional[Path], typer.Option(help="Take the expectations from this scenario file "
+                                                         "[default: the run's scenario.yaml].")] = None,
+    db: Annotated[Optional[str], typer.Option(help="The run's database URL, if not run.db in the folder.")] = None,
+) -> None:
+    """Check expectations against a finished run without running it again; exit 1 when one fails."""
+    from sim.expectations import evaluate
+    from sim.report.data import open_run
+
+    try:
+        open_run(rundir, db).close()  # a folder that is not a run is named, with what it misses
+        source = scenario or rundir / "scenario.yaml"
+        expect = _expectations_of(source)
+        if not expect:
+            raise TelcolabError(f"{source}: no expectations (an 'expect:' list) to check")
+        verdict = evaluate(rundir, expect, db_url=db)
+    except TelcolabError as exc:
+        raise _fail(exc) from None
+    _show_verdict(verdict, quiet=False)
+    if not verdict.passed:
+        raise typer.Exit(EXIT_EXPECTATION)
+
+
+def _expectations_of(path: Path):
+    """The ``expect:`` list of a scenario file, validated as a run would validate it."""
+    import yaml
+    from pydantic import TypeAdapter, ValidationError
+
+    from oss_bss.errors import ScenarioError
+    from sim.expectations import Expectation
+    from sim.scenario import scenario_error
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError(str(path), f"cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(str(path), f"YAML syntax error: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(str(path), "a scenario must be a mapping of keys to values")
+    try:
+        return TypeAdapter(list[Expectation]).validate_python(data.get("expect") or [])
+    except ValidationError as exc:
+        error = scenario_error(path, exc)
+        raise ScenarioError(str(path), error.why, f"expect{error.key if error.key.startswith('[') else ''}") from None
+
+
+@tools.command("sweep")
+def sweep_command(
+    scenario: Annotated[Path, typer.Argument(help="The scenario file (YAML).", show_default=False)],
+    sets: Annotated[list[str], typer.Option("--set", help="KEY=V1,V2,...: a dotted key and the values to sweep "
+                                                          "(repeat for more keys: every combination runs).")],
+    replications: Annotated[int, typer.Option(help="Seeds per combination (seed, seed+1, ...).", min=1)] = 1,
+    workers: Annotated[Optional[int], typer.Option(help="Local processes [default: one per core].", min=1)] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Run on this Dask cluster (tcp://host:8786).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for the sweep [default: runs/<name>-sweep-<UTC time>].")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="The first seed [default: the scenario's].", min=0)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+) -> None:
+    """Every combination of the --set values with N seeds: mean and 95 % interval per figure, with plots."""
+    from sim.sweep import key_table, parse_sets, sweep
+
+    try:
+        parsed = parse_sets(sets)
+        folder = out or _default_out(f"{scenario.stem}-sweep")
+        with Progress(
+            TextColumn("[bold]sweep"), BarColumn(), TextColumn("{task.completed} of {task.total} runs"),
+            TimeElapsedColumn(), console=err_console, disable=quiet, transient=True,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("sweep", total=None)
+
+            def done(n: int, total: int) -> None:
+                progress.update(task, completed=n, total=total)
+
+            result = sweep(scenario, parsed, replications, folder, workers=workers, scheduler=scheduler, seed=seed,
+                           on_done=done)  # fmt: skip
+    except TelcolabError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted: no results written", highlight=False)
+        raise typer.Exit(130) from None
+    if quiet:
+        out_console.print(str(result.folder), highlight=False)
+        return
+    header, rows = key_table(result)
+    table = Table(title=f"{len(result.combinations)} combinations x {len(result.seeds)} seeds in "
+                        f"{result.wall_seconds:.1f} s: mean [95 % interval]", title_justify="left")  # fmt: skip
+    for column in header:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    out_console.print(table)
+    out_console.print(f"{result.folder}/sweep.html, sweep.csv, sweep.json", highlight=False)
+
+
+TOOLS = {"invoice", "serve", "report", "compare", "trace", "check", "sweep"}
 
 
 def _interrupt(signum, frame):
@@ -254,8 +448,8 @@ def _interrupt(signum, frame):
 
 
 def entry() -> int | None:
-    """``run_scenario.py SCENARIO ...`` runs a scenario; ``run_scenario.py invoice ...`` and
-    the other tools work with finished runs."""
+    """``run_scenario.py SCENARIO ...`` runs a scenario; ``run_scenario.py sweep ...`` runs many;
+    ``report``, ``compare``, ``trace``, ``check``, ``invoice`` and ``serve`` work with finished runs."""
     import signal
 
     signal.signal(signal.SIGTERM, _interrupt)

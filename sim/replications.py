@@ -55,10 +55,14 @@ def run_replications(
     base = scenario.spec.seed
     seeds = [base + i for i in range(count)]
     summaries = []
+    failed = []
     with RunFolder(out) as work:
         for i, seed in enumerate(seeds):
             one = LoadedScenario(spec=scenario.spec.model_copy(update={"seed": seed}), path=scenario.path)
-            summaries.append(runner.run(one, work / f"seed-{seed}", db_url=db_url).summary)
+            result = runner.run(one, work / f"seed-{seed}", db_url=db_url)
+            summaries.append(result.summary)
+            if not result.passed:
+                failed.append(seed)
             if on_done:
                 on_done(i + 1)
         leaves = [numeric_leaves(s) for s in summaries]
@@ -74,7 +78,8 @@ def run_replications(
             "backend": scenario.spec.backend,
             "simulated_days": scenario.spec.duration_days,
             "wall_seconds": round(time.perf_counter() - started, 3),
-            "replications": {"count": count, "seeds": seeds, "runs": [f"seed-{s}" for s in seeds], "metrics": metrics},
+            "replications": {"count": count, "seeds": seeds, "runs": [f"seed-{s}" for s in seeds],
+                             "expectations_failed_in": failed, "metrics": metrics},
         }
         write_json(work / "summary.json", summary)
     return summary

@@ -32,6 +32,7 @@ from oss_bss.operator import Operator
 from oss_bss.periods import Calendar
 from sim.backends import backend
 from sim.checks import check_against_topology
+from sim.expectations import FILE as EXPECTATIONS, Verdict, evaluate
 from sim.faults import FaultInjector
 from sim.outputs import EventLog, RunFolder, write_json
 from sim.population import generate
@@ -47,6 +48,11 @@ from sim.world import World
 class RunResult:
     folder: Path
     summary: dict
+    verdict: Verdict = Verdict(())  # the scenario's expectations, checked against the run
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.passed
 
 
 def prepare(scenario: LoadedScenario) -> Topology:
@@ -70,8 +76,12 @@ def run(
     lock=None,
     pace: float | None = None,
     on_start: Callable | None = None,
+    report: bool = True,
 ) -> RunResult:
     """Run ``scenario`` and write its results into the folder ``out``.
+
+    After the run, its expectations are checked against what it wrote (``expectations.json``)
+    and, unless ``report`` is false, ``report.html`` is written; the folder appears only then.
 
     For a served run: ``lock`` (a re-entrant lock) is held by every message on
     the bus, so the API reads whole updates; ``pace`` runs simulated time at
@@ -102,7 +112,17 @@ def run(
                 close = getattr(network, "close", None)
                 if close is not None:  # an emulated network stops what it started
                     close()
-    return RunResult(out, summary)
+        verdict = evaluate(work, spec.expect, db_url=db_url)
+        if spec.expect:
+            write_json(work / EXPECTATIONS, verdict.as_json())
+            summary["expectations"] = {"passed": len(verdict.outcomes) - len(verdict.failed),
+                                       "failed": len(verdict.failed)}  # fmt: skip
+            write_json(work / "summary.json", summary)
+        if report:
+            from sim.report import write_report
+
+            write_report(work, db_url)
+    return RunResult(out, summary, verdict)
 
 
 def _write_scenario(scenario: LoadedScenario, path: Path) -> None:

@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from oss_bss.errors import ScenarioError
+from sim.expectations import Expectation
 from sim.timespec import parse_duration, parse_instant
 
 
@@ -526,6 +527,8 @@ class Capacity(Strict):
 class Scenario(Strict):
     name: Name
     description: str = ""
+    observe: list[str] = Field(default_factory=list)  # what to watch in the run, for its reader
+    tags: list[Name] = Field(default_factory=list)  # for selecting scenarios (pytest markers)
     seed: Annotated[int, Field(ge=0, lt=2**63)]
     start: date
     duration_days: Annotated[float, Field(gt=0, le=3660, allow_inf_nan=False)]
@@ -545,6 +548,7 @@ class Scenario(Strict):
     workforce: Workforce | None = None
     dunning: Dunning = Dunning()
     emulation: Emulation = Emulation()
+    expect: list[Expectation] = Field(default_factory=list)  # what must hold of the run (sim.expectations)
 
     @property
     def duration_seconds(self) -> float:
