@@ -439,7 +439,24 @@ def sweep_command(
     out_console.print(f"{result.folder}/sweep.html, sweep.csv, sweep.json", highlight=False)
 
 
-TOOLS = {"invoice", "serve", "report", "compare", "trace", "check", "sweep"}
+@tools.command("schema")
+def schema(
+    out: Annotated[Optional[Path], typer.Option(help="Write it here [default: print it].")] = None,
+) -> None:
+    """The JSON Schema of a scenario file (scenarios/schema.json), for editors to complete and check scenarios."""
+    import json
+
+    from sim.scenario import json_schema
+
+    text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        print(text, end="")
+    else:
+        out.write_text(text, encoding="utf-8")
+        err_console.print(str(out), highlight=False)
+
+
+TOOLS = {"invoice", "serve", "report", "compare", "trace", "check", "sweep", "schema"}
 
 
 def _interrupt(signum, frame):

@@ -38,3 +38,21 @@ def backend(name: str) -> Callable:
     except KeyError:
         known = ", ".join(sorted(BACKENDS))
         raise BackendUnavailable(f"unknown network backend {name!r} (available: {known})") from None
+
+
+def _emulation_parts() -> None:
+    from controllers.emulated import require_emulation
+
+    require_emulation()
+
+
+# What each backend needs of the machine, checked before a run: raises BackendUnavailable naming it.
+REQUIREMENTS: dict[str, Callable[[], None]] = {"mininet": _emulation_parts}
+
+
+def require(name: str) -> None:
+    """Check that the backend ``name`` exists and that this machine has what it needs to run."""
+    backend(name)
+    check = REQUIREMENTS.get(name)
+    if check is not None:
+        check()

@@ -82,7 +82,7 @@ def _known_event(name: str) -> str:
     return name
 
 
-EventName = Annotated[str, AfterValidator(_known_event)]
+EventName = Annotated[str, AfterValidator(_known_event), Field(json_schema_extra={"enum": sorted(EVENT_TYPES)})]
 Scalar = Union[bool, int, float, str]
 
 
@@ -130,7 +130,8 @@ def _as_events(value):
     return {"event": value} if isinstance(value, (str, list)) else value
 
 
-Selector = Annotated[Events, BeforeValidator(_as_events)]
+Selector = Annotated[Events, BeforeValidator(_as_events,
+                                             json_schema_input_type=Union[EventName, list[EventName], Events])]
 
 
 class Rate(Strict):

@@ -39,7 +39,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
-    if file_path.suffix in (".yaml", ".yml") and _EXPECT.search(file_path.read_bytes()):
+    """A YAML file with an ``expect:`` list; not the scenario.yaml of a run folder (the run as made, beside its
+    summary.json), which is evidence, not a suite."""
+    if file_path.suffix not in (".yaml", ".yml") or (file_path.parent / "summary.json").exists():
+        return None
+    if _EXPECT.search(file_path.read_bytes()):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
@@ -82,12 +86,17 @@ class ScenarioFile(pytest.File):
         """The scenario's run (made once); raises ScenarioFailure with its reason when it could not be made."""
         from oss_bss.errors import BackendUnavailable, TelcolabError
         from sim import runner
+        from sim.backends import backend, require
 
         if self.result is None and self.error is None:
             try:
-                self.result = runner.run(self.loaded, self._folder())
-            except BackendUnavailable as exc:
-                self.error = f"skip: {exc}"
+                backend(self.loaded.spec.backend)  # a name that is no backend is an error, not a skip
+                try:
+                    require(self.loaded.spec.backend)
+                except BackendUnavailable as exc:  # a backend this machine lacks the parts for
+                    self.error = f"skip: {exc}"
+                else:
+                    self.result = runner.run(self.loaded, self._folder())
             except TelcolabError as exc:
                 self.error = f"error: {exc}"
         if self.error is not None:
@@ -97,11 +106,17 @@ class ScenarioFile(pytest.File):
         return self.result
 
     def _folder(self) -> Path:
+        """``DIR/<name>`` (``<name>-2``, ... when taken: an earlier run is evidence, never overwritten)."""
         name = self.loaded.spec.name
         out = self.config.getoption("telcolab_out")
-        if out is not None:
-            return Path(out) / name
-        return self.config._tmp_path_factory.mktemp(name, numbered=True) / "run"
+        if out is None:
+            return self.config._tmp_path_factory.mktemp(name, numbered=True) / "run"
+        base = Path(out).resolve()
+        folder, n = base / name, 1
+        while folder.exists():
+            n += 1
+            folder = base / f"{name}-{n}"
+        return folder
 
 
 class ExpectationItem(pytest.Item):

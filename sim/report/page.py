@@ -130,6 +130,20 @@ def _when(run: data.Run, at: float | None) -> str:
     return "still open" if at is None else run.calendar.to_datetime(at).strftime("%Y-%m-%d %H:%M")
 
 
+def expectations(folder: Path) -> dict | None:
+    """What ``expectations.json`` holds (written after the run when the scenario had expectations), or None."""
+    import json
+
+    path = Path(folder) / "expectations.json"
+    if not path.is_file():
+        return None
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise data.NotARunFolder(Path(folder), f"expectations.json is not valid JSON ({exc})") from None
+    return found if isinstance(found, dict) and "expectations" in found else None
+
+
 def journey_section(folder: Path) -> dict:
     """One customer's journey for a trainer, from :mod:`sim.journey` (not written yet: a marked place)."""
     return {"available": False, "customer": None, "html": None}
@@ -215,7 +229,7 @@ def render(run: data.Run) -> str:
         incidents=incident_rows, incidents_more=max(0, len(incidents) - MAX_INCIDENT_ROWS),
         restore={"tickets": _hours(restore.tickets), "incidents": _hours(restore.incidents),
                  "tickets_open": restore.tickets_open, "incidents_open": restore.incidents_open},
-        experience=experience_rows, journey=journey_section(run.folder),
+        experience=experience_rows, journey=journey_section(run.folder), expectations=expectations(run.folder),
         start=run.calendar.epoch.strftime("%Y-%m-%d"),
     )  # fmt: skip
 
