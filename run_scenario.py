@@ -409,17 +409,23 @@ def sweep_command(
     try:
         parsed = parse_sets(sets)
         folder = out or _default_out(f"{scenario.stem}-sweep")
-        with Progress(
-            TextColumn("[bold]sweep"), BarColumn(), TextColumn("{task.completed} of {task.total} runs"),
-            TimeElapsedColumn(), console=err_console, disable=quiet, transient=True,
-        ) as progress:  # fmt: skip
-            task = progress.add_task("sweep", total=None)
+        # Shown from the first finished run on: the sweep checks every combination before it runs any, and
+        # a mistake found then is one line, with no bar drawn before it.
+        progress = Progress(TextColumn("[bold]sweep"), BarColumn(), TextColumn("{task.completed} of {task.total} runs"),
+                            TimeElapsedColumn(), console=err_console, disable=quiet, transient=True)  # fmt: skip
+        task = progress.add_task("sweep", total=None)
 
-            def done(n: int, total: int) -> None:
-                progress.update(task, completed=n, total=total)
+        def done(n: int, total: int) -> None:
+            if not progress.live.is_started:
+                progress.start()
+            progress.update(task, completed=n, total=total)
 
+        try:
             result = sweep(scenario, parsed, replications, folder, workers=workers, scheduler=scheduler, seed=seed,
                            on_done=done)  # fmt: skip
+        finally:
+            if progress.live.is_started:
+                progress.stop()
     except TelcolabError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
