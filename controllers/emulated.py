@@ -228,6 +228,8 @@ class EmulatedNetwork:
             "flows_installed": self.flows_installed,
             "flows_per_second": round(self.flows_installed / self.install_seconds, 1) if self.install_seconds else None,
             "link_event_ms": [round(1000 * s, 1) for s in self.detection_s],
+            # The slowest, as one number an expectation can bound (None: no link event).
+            "link_event_max_ms": round(1000 * max(self.detection_s), 1) if self.detection_s else None,
         }
 
     # -- the controller ---------------------------------------------------

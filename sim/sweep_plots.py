@@ -12,11 +12,12 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from sim.report.files import pages
 
 KEY_FIGURES = (
     "orders.completed", "orders.failed", "orders.cancelled", "services.active", "usage.volume_bytes",
@@ -25,7 +26,6 @@ KEY_FIGURES = (
     "performance.services.latency_ms.p95",
 )  # fmt: skip
 
-_pages = Environment(loader=PackageLoader("sim", "templates"), autoescape=select_autoescape(["html"]))
 
 
 def figures_of(document: dict) -> tuple[list[str], dict[str, float]]:
@@ -107,5 +107,5 @@ def page(document: dict) -> str:
          "runs": [(run.rsplit("/", 1)[-1], run) for run in c["runs"]]}
         for c in document["combinations"]
     ]  # fmt: skip
-    return _pages.get_template("sweep.html").render(doc=document, figures=figures, plots=plots, rows=rows,
+    return pages.get_template("sweep.html").render(doc=document, figures=figures, plots=plots, rows=rows,
                                                   constant={k: f"{v:,.6g}" for k, v in constant.items()})
