@@ -339,7 +339,9 @@ def trace(
     if as_json:
         print(json.dumps(journey.to_json(found), indent=2))
     else:
-        journey.print_text(found, out_console)
+        # A terminal's width; 100 columns when piped or redirected (rich would take 80).
+        console = out_console if out_console.is_terminal else Console(width=100)
+        console.print(journey.render_text(found, width=min(console.width, 120)))
 
 
 @tools.command("check")

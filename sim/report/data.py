@@ -58,6 +58,7 @@ class Run:
     calendar: Calendar
     duration: float  # seconds of simulated time
     engine: Engine = field(repr=False)
+    db_url: str | None = field(default=None, repr=False)  # None: run.db in the folder
 
     @property
     def currency(self) -> str:
@@ -121,7 +122,7 @@ def open_run(folder: Path, db_url: str | None = None) -> Run:
         where = "run.db" if db_url is None else engine.url.render_as_string(hide_password=True)
         raise NotARunFolder(folder, f"{where} holds no run (no table {', '.join(absent)})")
     return Run(folder, summary, summary["scenario"], " ".join(str(scenario.get("description") or "").split()),
-               summary["seed"], Calendar(start), days * DAY, engine)  # fmt: skip
+               summary["seed"], Calendar(start), days * DAY, engine, db_url)  # fmt: skip
 
 
 def _first_line(exc: Exception) -> str:

@@ -144,9 +144,14 @@ def expectations(folder: Path) -> dict | None:
     return found if isinstance(found, dict) and "expectations" in found else None
 
 
-def journey_section(folder: Path) -> dict:
-    """One customer's journey for a trainer, from :mod:`sim.journey` (not written yet: a marked place)."""
-    return {"available": False, "customer": None, "html": None}
+def journey_section(folder: Path, db_url: str | None = None) -> dict:
+    """The journey of the customer whose journey crosses the most processes, for a trainer (:mod:`sim.journey`)."""
+    from sim import journey
+
+    customer = journey.default_customer(folder, db_url)
+    if customer is None:
+        return {"available": False, "customer": None, "html": None}
+    return {"available": True, "customer": customer, "html": journey.render_html(journey.trace(folder, customer, db_url))}
 
 
 def _links_note(kpis: data.LinkKpis) -> str:
@@ -229,7 +234,7 @@ def render(run: data.Run) -> str:
         incidents=incident_rows, incidents_more=max(0, len(incidents) - MAX_INCIDENT_ROWS),
         restore={"tickets": _hours(restore.tickets), "incidents": _hours(restore.incidents),
                  "tickets_open": restore.tickets_open, "incidents_open": restore.incidents_open},
-        experience=experience_rows, journey=journey_section(run.folder), expectations=expectations(run.folder),
+        experience=experience_rows, journey=journey_section(run.folder, run.db_url), expectations=expectations(run.folder),
         start=run.calendar.epoch.strftime("%Y-%m-%d"),
     )  # fmt: skip
 

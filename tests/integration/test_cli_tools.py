@@ -85,3 +85,16 @@ def test_a_bad_sweep_is_one_line_and_writes_nothing(tiny, tmp_path):
     result = run_cli("sweep", tiny, "--set", "catalog.0.monthly_price=-3", "--out", tmp_path / "sweep")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: --set catalog.0.monthly_price=-3:") and not (tmp_path / "sweep").exists()
+
+
+def test_trace_prints_a_customers_journey_by_etom_process(two_runs):
+    run = two_runs[0]
+    result = run_cli("trace", run, "--customer", "CUS-000002")
+    assert result.returncode == 0, result.stderr
+    assert "CUS-000002" in result.stdout and "Order Handling" in result.stdout
+    assert "Service Configuration" in result.stdout and max(map(len, result.stdout.splitlines())) <= 100
+    as_json = json.loads(run_cli("trace", run, "--customer", "CUS-000002", "--json").stdout)
+    assert as_json["customer_id"] == "CUS-000002" and as_json["steps"]
+    missing = run_cli("trace", run, "--customer", "CUS-999999")
+    assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "CUS-999999" in missing.stderr
+    assert "Traceback" not in missing.stderr
