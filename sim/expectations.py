@@ -36,6 +36,7 @@ their ``seq`` in the event log; ``expectations.json`` keeps them all.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -346,8 +347,7 @@ def names(expectations: Sequence[Expectation]) -> list[str]:
 
 def evaluate(folder: Path, expectations: Sequence[Expectation], *, db_url: str | None = None) -> Verdict:
     """Check ``expectations`` against the finished run in ``folder`` (one pass over the event log for all)."""
-    import json
-
+    from sim import invariants  # it builds outcomes with this module's types
     from sim.report.data import scan_events
 
     folder = Path(folder)
@@ -365,8 +365,6 @@ def evaluate(folder: Path, expectations: Sequence[Expectation], *, db_url: str |
     outcomes = []
     for name, x in zip(names(expectations), expectations):
         if x.check is not None:
-            from sim import invariants
-
             outcomes.append(invariants.run(x.check, name, folder, db_url, end))
         else:
             outcomes.append(_measure(name, x, summary, log))
