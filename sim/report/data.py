@@ -35,7 +35,7 @@ from oss_bss.periods import DAY, Calendar
 # The tables a report reads; a database without them holds no run (or an older one).
 TABLES = ("product_order", "service", "customer_bill", "alarm", "incident", "trouble_ticket", "customer_experience")
 MAX_POINTS = 2_000  # points of a time series: hourly, or coarser for long runs
-_BLOCK = 1 << 20  # bytes of events.jsonl searched at a time: small enough to stay in cache between searches
+BLOCK = 1 << 20  # bytes of events.jsonl searched at a time: small enough to stay in cache between searches
 
 
 class NotARunFolder(TelcolabError):
@@ -99,7 +99,7 @@ def open_run(folder: Path, db_url: str | None = None) -> Run:
     try:
         scenario = yaml.safe_load(scenario_file.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise NotARunFolder(folder, f"scenario.yaml is not valid YAML ({_first_line(exc)})") from None
+        raise NotARunFolder(folder, f"scenario.yaml is not valid YAML ({first_line(exc)})") from None
     if not isinstance(scenario, dict):
         raise NotARunFolder(folder, "scenario.yaml is not a scenario (not a mapping)")
     try:
@@ -116,7 +116,7 @@ def open_run(folder: Path, db_url: str | None = None) -> Run:
         absent = sorted(set(TABLES) - set(inspect(engine).get_table_names()))
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise NotARunFolder(folder, f"cannot read the run's database ({_first_line(exc)})") from None
+        raise NotARunFolder(folder, f"cannot read the run's database ({first_line(exc)})") from None
     if absent:
         engine.dispose()
         where = "run.db" if db_url is None else engine.url.render_as_string(hide_password=True)
@@ -125,18 +125,18 @@ def open_run(folder: Path, db_url: str | None = None) -> Run:
                summary["seed"], Calendar(start), days * DAY, engine, db_url)  # fmt: skip
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
     """An error's text on one line (SQLAlchemy's and PyYAML's run over several)."""
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
 
 
-def _query(run: Run, statement) -> list:
+def query(run: Run, statement) -> list:
     try:
         with run.engine.connect() as conn:
             return conn.execute(statement).all()
     except SQLAlchemyError as exc:
-        raise NotARunFolder(run.folder, f"cannot read the run's database ({_first_line(exc)})") from None
+        raise NotARunFolder(run.folder, f"cannot read the run's database ({first_line(exc)})") from None
 
 
 def _column(rows: list, index: int) -> np.ndarray:
@@ -159,7 +159,7 @@ def funnel(run: Run) -> Funnel:
     """From the stored product orders: every stored order was acknowledged; it reached in progress when it was
     decomposed into a service order."""
     t = sql.product_order
-    rows = _query(run, select(t.c.state, t.c.service_order_id.is_not(None), func.count()).group_by(
+    rows = query(run, select(t.c.state, t.c.service_order_id.is_not(None), func.count()).group_by(
         t.c.state, t.c.service_order_id.is_not(None)))  # fmt: skip
     by_state: dict[str, int] = defaultdict(int)
     decomposed = 0
@@ -204,7 +204,7 @@ def service_series(run: Run) -> ServiceSeries:
     """Active services from the service inventory (activation, termination) less those suspended then; the
     suspensions come from the event log, read only when the run suspended any service."""
     t = sql.service
-    rows = _query(run, select(t.c.activated_at, t.c.terminated_at).where(t.c.activated_at.is_not(None)))
+    rows = query(run, select(t.c.activated_at, t.c.terminated_at).where(t.c.activated_at.is_not(None)))
     grid = time_grid(run.duration)
     live = _count_at(grid, _column(rows, 0), _column(rows, 1))
     suspended = np.zeros_like(live)
@@ -250,7 +250,7 @@ def scan_events(path: Path, types: tuple[str, ...]) -> list[dict]:
     rest = b""
     with open(path, "rb") as stream:
         while True:
-            block = stream.read(_BLOCK)
+            block = stream.read(BLOCK)
             data = rest + block
             if not block:
                 cut = len(data)
@@ -300,7 +300,7 @@ def month_starts(calendar: Calendar, first: float, last: float) -> list[tuple[st
 def revenue_by_month(run: Run) -> list[Month]:
     """The bills of the run summed by the month they were issued in, exactly (Decimal)."""
     t = sql.customer_bill
-    rows = _query(run, select(t.c.issued_at, t.c.amount, t.c.paid).order_by(t.c.issued_at))
+    rows = query(run, select(t.c.issued_at, t.c.amount, t.c.paid).order_by(t.c.issued_at))
     if not rows:
         return []
     issued = _column(rows, 0)
@@ -332,7 +332,7 @@ def link_kpis(run: Run) -> LinkKpis:
             return LinkKpis([str(x) for x in kpi["link_ids"]], kpi["interval_end"].astype(np.float64),
                             kpi["utilisation"].astype(np.float32))  # fmt: skip
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise NotARunFolder(run.folder, f"kpi/links.npz cannot be read ({_first_line(exc)})") from None
+        raise NotARunFolder(run.folder, f"kpi/links.npz cannot be read ({first_line(exc)})") from None
 
 
 # -- assurance ------------------------------------------------------------------------------------------------------
@@ -363,7 +363,7 @@ class IncidentSpan:
 
 def alarms(run: Run) -> list[AlarmSpan]:
     t = sql.alarm
-    rows = _query(run, select(t.c.id, t.c.alarmed_object, t.c.perceived_severity, t.c.is_root_cause, t.c.planned,
+    rows = query(run, select(t.c.id, t.c.alarmed_object, t.c.perceived_severity, t.c.is_root_cause, t.c.planned,
                               t.c.raised_time, t.c.cleared_time).order_by(t.c.raised_time, t.c.id))  # fmt: skip
     return [AlarmSpan(*r) for r in rows]
 
@@ -371,7 +371,7 @@ def alarms(run: Run) -> list[AlarmSpan]:
 def incidents(run: Run) -> list[IncidentSpan]:
     """Incidents that stand on their own (merged ones live on in the incident they joined)."""
     t, a = sql.incident, sql.alarm
-    rows = _query(run, select(t.c.id, a.c.alarmed_object, t.c.planned, t.c.opened_at, t.c.resolved_at, t.c.services,
+    rows = query(run, select(t.c.id, a.c.alarmed_object, t.c.planned, t.c.opened_at, t.c.resolved_at, t.c.services,
                               t.c.customers, t.c.revenue_at_risk)
                   .join(a, a.c.id == t.c.root_alarm_id, isouter=True)
                   .where(t.c.state != "merged").order_by(t.c.opened_at, t.c.id))  # fmt: skip
@@ -391,8 +391,8 @@ class RestoreTimes:
 
 def restore_times(run: Run) -> RestoreTimes:
     t, i = sql.trouble_ticket, sql.incident
-    tickets = _query(run, select(t.c.created_at, t.c.resolved_at))
-    found = _query(run, select(i.c.opened_at, i.c.resolved_at).where(i.c.state != "merged", i.c.planned.is_(False)))
+    tickets = query(run, select(t.c.created_at, t.c.resolved_at))
+    found = query(run, select(i.c.opened_at, i.c.resolved_at).where(i.c.state != "merged", i.c.planned.is_(False)))
     ticket_hours = (_column(tickets, 1) - _column(tickets, 0)) / 3600.0
     incident_hours = (_column(found, 1) - _column(found, 0)) / 3600.0
     return RestoreTimes(ticket_hours[~np.isnan(ticket_hours)], incident_hours[~np.isnan(incident_hours)],
@@ -405,7 +405,7 @@ def restore_times(run: Run) -> RestoreTimes:
 def experience(run: Run) -> dict[str, np.ndarray]:
     """Each segment's customer experience indexes (0-100), one per account and bill period."""
     t = sql.customer_experience
-    rows = _query(run, select(t.c.segment, t.c.index))
+    rows = query(run, select(t.c.segment, t.c.index))
     by: dict[str, list[float]] = defaultdict(list)
     for segment, index in rows:
         by[segment].append(index)

@@ -266,7 +266,7 @@ def test_events_are_found_across_block_boundaries(small, monkeypatch):
     expected = [e for e in map(orjson.loads, path.read_bytes().splitlines()) if e["type"] in kinds]
     assert len(expected) > 100
     assert data.scan_events(path, kinds) == expected
-    monkeypatch.setattr(data, "_BLOCK", 997)  # lines and markers cut in every way
+    monkeypatch.setattr(data, "BLOCK", 997)  # lines and markers cut in every way
     assert data.scan_events(path, kinds) == expected
 
 
