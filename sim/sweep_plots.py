@@ -13,11 +13,11 @@ import io
 from collections.abc import Sequence
 
 from markupsafe import Markup
-from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sim.report.files import pages
+from sim.report.plots import style
 
 KEY_FIGURES = (
     "orders.completed", "orders.failed", "orders.cancelled", "services.active", "usage.volume_bytes",
@@ -48,8 +48,17 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+# Same sweep, same bytes: no date, fixed ids; text as text (the browser's font), a tenth of the size of glyph paths.
+STYLE = {"svg.hashsalt": "telcolab-sweep", "svg.fonttype": "none"}
+
+
 def plot_svg(document: dict, metric: str) -> str:
     """``metric``'s mean and 95 % interval against the first swept key, as an ``<svg>`` element."""
+    with style(STYLE):  # drawn and written under one setting, which no other thread changes meanwhile
+        return _plot_svg(document, metric)
+
+
+def _plot_svg(document: dict, metric: str) -> str:
     keys: Sequence[str] = document["keys"]
     x_key, others = keys[0], keys[1:]
     combinations = document["combinations"]
@@ -87,9 +96,7 @@ def plot_svg(document: dict, metric: str) -> str:
         ax.legend(fontsize="small", title=others[0] if len(others) == 1 else None, title_fontsize="small")
     fig.tight_layout()
     buffer = io.StringIO()
-    # Same sweep, same bytes: no date, fixed ids; text as text (the browser's font), a tenth of the size of glyph paths.
-    with rc_context({"svg.hashsalt": "telcolab-sweep", "svg.fonttype": "none"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg"):]
 

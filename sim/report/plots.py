@@ -11,8 +11,10 @@ start on different dates). Money arrives as Decimal and becomes float only here,
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
+import threading
 from collections.abc import Callable, Sequence
 from typing import ParamSpec
 
@@ -55,12 +57,24 @@ def svg(fig: Figure) -> str:
     return text[text.index("<svg"):]
 
 
+# matplotlib's settings are one global dict, and rc_context changes it for a while: two threads drawing at once
+# (a sweep's runs on Dask threads each write a report) would leave each other's settings behind. One lock for all.
+_SETTINGS = threading.RLock()
+
+
+@contextlib.contextmanager
+def style(settings: dict):
+    """Draw under ``settings``, with no other thread of this process changing matplotlib's settings meanwhile."""
+    with _SETTINGS, rc_context(settings):
+        yield
+
+
 def styled(draw: Callable[P, str | None]) -> Callable[P, str | None]:
     """Draw (and write) a plot under the report's style, whatever matplotlib's global settings are."""
 
     @functools.wraps(draw)
     def drawn(*args: P.args, **kwargs: P.kwargs) -> str | None:
-        with rc_context(STYLE):
+        with style(STYLE):
             return draw(*args, **kwargs)
 
     return drawn

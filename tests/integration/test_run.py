@@ -107,7 +107,7 @@ def test_the_cli_writes_the_run_folder_and_prints_the_summary(cli, write_scenari
     result = cli(path, "--out", tmp_path / "run")
     assert result.returncode == 0, result.stderr
     assert "orders completed" in result.stdout and "revenue invoiced" in result.stdout
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["events.jsonl", "kpi", "report.html", "run.db", "scenario.yaml", "summary.json", "usage"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["events.jsonl", "expectations.json", "kpi", "report.html", "run.db", "scenario.yaml", "summary.json", "usage"]
     first = json.loads((tmp_path / "run" / "events.jsonl").read_text().splitlines()[0])
     assert first["seq"] == 1 and first["type"] == "CustomerRegistered" and first["time"].startswith("2026-04-01T")
 
