@@ -40,6 +40,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Literal, Union
@@ -49,7 +50,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from oss_bss import events as event_module
 from oss_bss.bus import Event
-from sim.timespec import parse_duration
+from sim.timespec import Instant, parse_duration, parse_instant
 
 __all__ = ["Expectation", "Events", "Outcome", "Verdict", "evaluate", "EVENT_TYPES", "CHECKS", "describe_duration"]
 
@@ -92,11 +93,14 @@ class Strict(BaseModel):
 
 
 class Events(Strict):
-    """Events of some types, optionally only those whose fields equal values, or of some customers' segment."""
+    """Events of some types, optionally only those whose fields equal values, of some customers' segment, or in a
+    window of time (``after`` and ``before``: instants, a duration after the start or a UTC date-time)."""
 
     event: EventName | Annotated[list[EventName], Field(min_length=1)]
     where: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
     segment: str | list[str] | None = None  # customers of these segments (by the event's customer_id)
+    after: Instant | None = None  # at or after this instant
+    before: Instant | None = None  # strictly before it
 
     @property
     def types(self) -> tuple[str, ...]:
@@ -123,7 +127,17 @@ class Events(Strict):
         conditions = [f"{k} {'in' if isinstance(v, list) else '='} {v}" for k, v in self.where.items()]
         if self.segments:
             conditions.append(f"segment {' or '.join(self.segments)}")
+        for word in ("after", "before"):
+            value = getattr(self, word)
+            if value is not None:
+                conditions.append(f"{word} {value if not isinstance(value, float) else describe_duration(value)}")
         return f"{text} ({', '.join(conditions)})" if conditions else text
+
+    def window(self, start: date) -> tuple[float, float]:
+        """``after`` and ``before`` as seconds from the run's start (the whole run when not given)."""
+        low = parse_instant(self.after, start) if self.after is not None else -math.inf
+        high = parse_instant(self.before, start) if self.before is not None else math.inf
+        return low, high
 
 
 def _as_events(value):
@@ -144,6 +158,9 @@ class Duration(Strict):
     from_: Annotated[Selector, Field(alias="from")]
     to: Selector
     by: str | None = None  # the correlating id; inferred when the two types share one
+    # Which start an end closes when several came before it: the first still open (the time since the first
+    # report), or the last (the time since the latest, e.g. the payment that resumed a service).
+    pair: Literal["first", "last"] = "first"
 
     @model_validator(mode="after")
     def _pairing(self):
@@ -173,7 +190,7 @@ class Expectation(Strict):
     """One thing that must hold of a run: a measure and its bounds (see the module's docstring)."""
 
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    metric: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+(\.[^.\s]+)*$")] | None = None
+    metric: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+(\.[^.]+)*$")] | None = None  # key parts may hold spaces
     count: Selector | None = None
     rate: Rate | None = None
     duration: Duration | None = None
@@ -360,7 +377,8 @@ def evaluate(folder: Path, expectations: Sequence[Expectation], *, db_url: str |
             wanted.update(selector.types)
             if selector.segments:
                 wanted.add("CustomerRegistered")
-    log = _Log(scan_events(folder / "events.jsonl", tuple(sorted(wanted))) if wanted else [])
+    log = _Log(scan_events(folder / "events.jsonl", tuple(sorted(wanted))) if wanted else [],
+               date.fromisoformat(str(summary["start"])[:10]))
     end = float(summary["simulated_days"]) * 86_400.0
     outcomes = []
     for name, x in zip(names(expectations), expectations):
@@ -386,7 +404,8 @@ def _selectors(x: Expectation) -> list[Events]:
 class _Log:
     """The events read for the expectations, by type, with each customer's segment."""
 
-    def __init__(self, rows: list[dict]):
+    def __init__(self, rows: list[dict], start: date):
+        self.start = start
         self.by_type: dict[str, list[dict]] = defaultdict(list)
         for row in rows:
             self.by_type[row["type"]].append(row)
@@ -401,6 +420,9 @@ class _Log:
             rows = [r for r in rows if r.get(key) in allowed]
         if selector.segments:
             rows = [r for r in rows if self.segment.get(r.get("customer_id")) in selector.segments]
+        if selector.after is not None or selector.before is not None:
+            low, high = selector.window(self.start)
+            rows = [r for r in rows if low <= r["at"] < high]
         return rows
 
 
@@ -479,9 +501,9 @@ def _duration(name: str, x: Expectation, expected: str, log: _Log) -> Outcome:
         ident = row.get(key)
         if is_end:
             began = open_.pop(ident, None)
-            if began is not None:
-                pairs.append((row["at"] - began["at"], began, row))
-        elif ident not in open_:
+            if began is not None:  # to the microsecond: 6 days by construction is 6 days, not 5.99999999999
+                pairs.append((round(row["at"] - began["at"], 6), began, row))
+        elif d.pair == "last" or ident not in open_:
             open_[ident] = row
     unfinished = len(open_)
     tail = f"; {unfinished:,} still open at the end, left out" if unfinished else ""
@@ -506,8 +528,8 @@ def _duration(name: str, x: Expectation, expected: str, log: _Log) -> Outcome:
 def _statistic(values: np.ndarray, stat: str) -> float:
     if stat == "mean":
         return float(values.mean())
-    if stat == "median":
-        return float(np.median(values))
+    if stat == "median":  # the nearest rank, as pNN: half of the durations are at or under it
+        return float(np.percentile(values, 50, method="inverted_cdf"))
     if stat == "min":
         return float(values.min())
     if stat == "max":

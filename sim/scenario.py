@@ -31,52 +31,13 @@ from pydantic import (
 
 from oss_bss.errors import ScenarioError
 from sim.expectations import Expectation
-from sim.timespec import parse_duration, parse_instant
+from sim.timespec import Duration, DurationInput, Instant, PositiveDuration, parse_duration, parse_instant
 
-
-def _instant(value):
-    if isinstance(value, (datetime, date)):
-        return value
-    if isinstance(value, str) and value[:4].isdigit() and value[4:5] == "-":
-        try:  # "2026-06-03 02:00": YAML takes a timestamp only with seconds
-            return datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"cannot read {value!r} as a date-time (use YYYY-MM-DD HH:MM, UTC)") from None
-    return parse_duration(value)
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-
-# What a scenario file may hold where a duration or an instant goes: the JSON Schema of the file
-# (scenarios/schema.json) shows these, not the seconds the model keeps.
-DURATION_TEXT = r"^\s*(\d+(\.\d+)?\s*[wdhmsWDHMS]\s*)+$"
-DATE_TIME_TEXT = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$"
-DurationInput = Annotated[
-    Union[Annotated[float, Field(ge=0)], Annotated[str, Field(pattern=DURATION_TEXT)]],
-    Field(description="hours (a number), or a text with units: '2d 10h', '90m', '45s', '1w'"),
-]
-InstantInput = Annotated[
-    Union[Annotated[float, Field(ge=0)], Annotated[str, Field(pattern=DURATION_TEXT)],
-          Annotated[str, Field(pattern=DATE_TIME_TEXT)]],
-    Field(description="a duration after the start (hours, or '2d 10h'), or a UTC date-time 'YYYY-MM-DD HH:MM'"),
-]  # fmt: skip
-
-
-def _positive_duration(value) -> float:
-    seconds = parse_duration(value)
-    if seconds <= 0:
-        raise ValueError("Input should be greater than 0")
-    return seconds
-
-
-# Durations are written as hours or as text ("2d 10h", "90m") and held in seconds.
-Duration = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=DurationInput)]
-PositiveDuration = Annotated[float, BeforeValidator(_positive_duration, json_schema_input_type=DurationInput)]
-# Instants: a duration after the start, or a UTC date-time (seconds: Scenario.seconds()).
-Instant = Annotated[Union[datetime, date, float], BeforeValidator(_instant, json_schema_input_type=InstantInput)]
-
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
