@@ -37,7 +37,9 @@ class Collections:
 
     def __init__(self, operator, policy: DunningPolicy):
         self.op, self.policy = operator, policy
-        self.suspended = 0  # suspensions for non-payment over the run
+        # Over the run, for non-payment: accounts suspended, and services suspended, resumed and terminated.
+        self.accounts_suspended = 0
+        self.suspended = self.resumed = self.terminated = 0
         self.payments = ZERO
         bus = operator.bus
         bus.register(c.RecordPayment, self.record_payment)
@@ -90,22 +92,27 @@ class Collections:
 
     def _suspend(self, account, at: float) -> None:
         account.dunning_state = "suspended"
-        self.suspended += 1
+        self.accounts_suspended += 1
         for service in self._services(account, "active"):
             self.op.fulfilment.suspend(service, at, "non-payment")
+            self.suspended += 1
 
     def _resume(self, account, at: float) -> None:
         account.dunning_state = "current"
         for service in self._services(account, "suspended"):
             if service.suspension_reason == "non-payment":
                 self.op.fulfilment.resume(service, at)
+                self.resumed += 1
 
     def _terminate(self, account, at: float) -> None:
         account.dunning_state = "terminated"
         r = self.op.records
         for service in self._services(account, "active") + self._services(account, "suspended"):
             self.op.fulfilment.terminate(service, at, "non-payment")
+            self.terminated += 1
         customer = r.customers[account.customer_id]
+        if customer.state == "churned":  # gone already (cancelled everything); its unpaid final bill churns it no more
+            return
         if not any(s.state != "terminated" for s in map(r.services.get, r.services_by_customer[customer.id])):
             customer.state = "churned"  # an enterprise with other accounts in good standing stays
             self.op.bus.emit(e.CustomerChurned(at, customer.id, "terminated for non-payment"))

@@ -275,11 +275,12 @@ def summarise(spec: Scenario, topology_name: str, operator: Operator, log: Event
         "revenue_assurance": revenue_assurance(operator, spec.duration_seconds),
         "churn": {"rate": round(sum(c.state == "churned" for c in r.customers.values()) / len(r.customers), 6)
                   if r.customers else 0.0},  # fmt: skip
-        "dunning": {
+        "dunning": {  # for non-payment only: services (a customer's pause, a prepaid cut-off, a cancellation apart)
             "reminders": log.by_type.get("DunningReminderSent", 0),
+            "accounts_suspended": operator.collections.accounts_suspended,
             "suspended": operator.collections.suspended,
-            "resumed": log.by_type.get("ServiceResumed", 0),
-            "terminated": log.by_type.get("ServiceTerminated", 0),
+            "resumed": operator.collections.resumed,
+            "terminated": operator.collections.terminated,
         },
         "invoices": {
             "count": len(r.bills),

@@ -44,7 +44,7 @@ KEY_FIGURES: tuple[tuple[str, str, str], ...] = (
     ("revenue leakage", "revenue_assurance.leakage", "money"),
     ("prepaid charged online", "prepaid.charged", "money"),
     ("churn rate", "churn.rate", "percent"),
-    ("dunning reminders / suspensions / terminations", "dunning.reminders|dunning.suspended|dunning.terminated", "int"),
+    ("dunning reminders / services suspended / terminated", "dunning.reminders|dunning.suspended|dunning.terminated", "int"),
     ("alarms raised (root causes)", "alarms.raised|alarms.root_causes", "int"),
     ("incidents", "incidents.count", "int"),
     ("trouble tickets opened", "tickets.opened", "int"),

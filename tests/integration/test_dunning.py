@@ -79,3 +79,13 @@ def test_every_invoice_is_the_sum_of_its_lines_with_the_tax_on_its_net(run):
     assert Decimal(result.summary["revenue"]["collected"]) == sum(p for _, p in bills.values())
     aged = result.summary["revenue"]["aged_debt"]
     assert sum(Decimal(v) for v in aged.values()) == receivable
+
+
+def test_the_summary_counts_what_dunning_did_to_services_and_each_customer_churns_once(run):
+    result, rows = run
+    d = result.summary["dunning"]
+    assert d["suspended"] == sum(r["reason"] == "non-payment" for r in of(rows, "ServiceSuspended")) > 0
+    assert d["terminated"] == sum(r["reason"] == "non-payment" for r in of(rows, "ServiceTerminated")) > 0
+    assert 0 < d["resumed"] <= len(of(rows, "ServiceResumed"))
+    churned = [r["customer_id"] for r in of(rows, "CustomerChurned")]
+    assert churned and len(churned) == len(set(churned))

@@ -273,3 +273,25 @@ def test_operator_errors_survive_being_rebuilt_from_their_args():
                   ValidationError({"x": "bad"}), ScenarioError("f.yaml", "why", "a.b")):  # fmt: skip
         again = type(error)(*error.args)  # as SimPy re-raises a process's exception
         assert str(again) == str(error)
+
+
+def test_a_customer_who_cancelled_churns_once_and_dunning_counts_only_its_own_actions(world):
+    op, bus, net, log = world
+    leaver, debtor = customer(bus), customer(bus)
+    bus.handle(c.SubmitProductOrder(0.0, leaver, "s"))
+    gone = install(op, bus)
+    bus.handle(c.SubmitProductOrder(0.0, debtor, "s"))
+    owes = install(op, bus)
+    bus.handle(c.SuspendService(DAY, owes.id))  # a pause at the customer's request: not dunning's
+    bus.handle(c.ResumeService(2 * DAY, owes.id))
+    bus.handle(c.RunBillCycle(30 * DAY))
+    bus.handle(c.CancelService(31 * DAY, gone.id))  # the leaver churns, its final bill unpaid
+    bus.handle(c.RunBillCycle(61 * DAY))
+    for day in (55, 65, 120):
+        bus.handle(c.RunDunning(day * DAY))  # both suspended for debt, then terminated
+    churned = [x.customer_id for x in log if isinstance(x, e.CustomerChurned)]
+    assert sorted(churned) == sorted([leaver, debtor])  # once each
+    collections = op.collections
+    assert (collections.suspended, collections.resumed, collections.terminated) == (1, 0, 1)  # the debtor's service
+    assert collections.accounts_suspended == 2
+    assert sum(isinstance(x, e.ServiceTerminated) for x in log) == 2 and sum(isinstance(x, e.ServiceResumed) for x in log) == 1
