@@ -13,7 +13,7 @@ help:
 	@echo "make test   run the test suite"
 	@echo "make bench  run the benchmarks (pytest-benchmark)"
 	@echo "make check  validate every scenario in scenarios/"
-	@echo "make scale  run scenarios/scale-1m.yaml (a million customers; minutes, ~5 GB)"
+	@echo "make scale  run scenarios/scale-1m.yaml (a million customers; about 40 minutes, 8.5 GB)"
 	@echo "make setup-emulation  (root) Open vSwitch, Mininet, iperf3 and os-ken for --backend mininet"
 	@echo "make test-emulation   (root) the emulation tests, required to run"
 	@echo "make clean  remove the virtual environment and run folders"
