@@ -436,13 +436,18 @@ def sweep_command(
     if quiet:
         out_console.print(str(result.folder), highlight=False)
         return
+    # One block of rows per combination (the figures that vary across the sweep): readable at any width.
     header, rows = key_table(result)
+    keys = len(result.keys)
     table = Table(title=f"{len(result.combinations)} combinations x {len(result.seeds)} seeds in "
-                        f"{result.wall_seconds:.1f} s: mean [95 % interval]", title_justify="left")  # fmt: skip
-    for column in header:
-        table.add_column(column)
+                        f"{result.wall_seconds:.1f} s", title_justify="left")  # fmt: skip
+    for column, justify in (("figure", "left"), ("mean [95 % interval]", "right")):
+        table.add_column(column, justify=justify)
     for row in rows:
-        table.add_row(*row)
+        table.add_section()
+        table.add_row(", ".join(f"{k}={v}" for k, v in zip(header[:keys], row[:keys])), "", style="bold")
+        for figure, cell in zip(header[keys:], row[keys:]):
+            table.add_row(f"  {figure}", cell)
     out_console.print(table)
     out_console.print(f"{result.folder}/sweep.html, sweep.csv, sweep.json", highlight=False)
 
