@@ -12,7 +12,6 @@ import math
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from datetime import datetime
 from typing import Annotated, Literal, Union
 
 import yaml
@@ -31,7 +30,7 @@ from pydantic import (
 
 from oss_bss.errors import ScenarioError
 from sim.expectations import Expectation
-from sim.timespec import Duration, DurationInput, Instant, PositiveDuration, parse_duration, parse_instant
+from sim.timespec import Duration, DurationInput, Instant, PositiveDuration, parse_instant
 
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]

@@ -53,6 +53,22 @@ def write_scenario(tmp_path):
     return write
 
 
+def tiny_quickstart(folder: Path, customers: int, days: float, name: str = "tiny.yaml") -> Path:
+    """The quickstart made small, written in ``folder`` with its topology file beside it (a relative path, as in
+    the library), so the folder can be sent elsewhere whole."""
+    import shutil
+
+    (folder / "topologies").mkdir(exist_ok=True)
+    shutil.copy(SCENARIOS / "topologies" / "Abilene.graphml", folder / "topologies" / "Abilene.graphml")
+    data = yaml.safe_load((SCENARIOS / "quickstart.yaml").read_text())
+    assert data["topology"]["file"] == "topologies/Abilene.graphml"
+    data["population"]["customers"] = customers
+    data["duration_days"] = days
+    path = folder / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
 def read_events(folder: Path, kind: str | None = None) -> list[dict]:
     """The run's events.jsonl, optionally only events of one type."""
     import json

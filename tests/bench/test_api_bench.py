@@ -19,7 +19,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.bench.api_server import CUSTOMERS, KEY, ROOT
+from tests.bench.api_server import KEY, ROOT
 from tests.bench.conftest import RESULTS
 
 pytestmark = pytest.mark.bench

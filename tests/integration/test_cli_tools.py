@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import SCENARIOS, run_cli
+from tests.conftest import run_cli, tiny_quickstart
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    """The quickstart made tiny, with its topology beside it (a relative path, as in the library)."""
-    folder = tmp_path_factory.mktemp("tiny")
-    (folder / "topologies").mkdir()
-    shutil.copy(SCENARIOS / "topologies" / "Abilene.graphml", folder / "topologies")
-    data = yaml.safe_load((SCENARIOS / "quickstart.yaml").read_text())
-    data["population"]["customers"] = 40
-    data["duration_days"] = 2
-    path = folder / "tiny.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+    return tiny_quickstart(tmp_path_factory.mktemp("tiny"), customers=40, days=2)
 
 
 @pytest.fixture(scope="module")

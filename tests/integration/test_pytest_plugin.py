@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from sim.scenario import json_schema
-from tests.conftest import ROOT, SCENARIOS
+from tests.conftest import SCENARIOS
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,6 @@ import io
 import json
 import math
 import re
-import shutil
 import socket
 import statistics
 import time
@@ -28,7 +27,7 @@ from sim.replications import numeric_leaves
 from sim.scenario import load_scenario
 from sim.sweep import parse_set, sweep
 from sim.sweep_plots import KEY_FIGURES
-from tests.conftest import SCENARIOS
+from tests.conftest import tiny_quickstart
 
 pytestmark = pytest.mark.integration
 
@@ -41,16 +40,7 @@ FOLDERS = ["1-monthly_price-12.90_arrivals_per_day-20", "2-monthly_price-12.90_a
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory) -> Path:
     """The quickstart, made tiny, with its topology file beside it (a relative path, as in the library)."""
-    folder = tmp_path_factory.mktemp("scenario")
-    (folder / "topologies").mkdir()
-    shutil.copy(SCENARIOS / "topologies" / "Abilene.graphml", folder / "topologies" / "Abilene.graphml")
-    data = yaml.safe_load((SCENARIOS / "quickstart.yaml").read_text())
-    assert data["topology"]["file"] == "topologies/Abilene.graphml"
-    data["population"]["customers"] = 50
-    data["duration_days"] = 2
-    path = folder / "tiny.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+    return tiny_quickstart(tmp_path_factory.mktemp("scenario"), customers=50, days=2)
 
 
 @pytest.fixture(scope="module")
