@@ -41,13 +41,15 @@ def test_the_dashboard_shows_a_link_go_down_and_its_alarm_appear_live(write_scen
         server.start()
         servers.append(server)
 
-    ready = threading.Event()
+    # Simulated time starts only once the browser shows the network (``go``): a slow browser start cannot miss the
+    # link while it is up.
+    ready, go = threading.Event(), threading.Event()
     outcome = {}
 
     def run():
         try:
             outcome["result"] = runner.run(load_scenario(path), tmp_path / "run", lock=lock, pace=0.25,
-                                           on_start=lambda op: (start(op), ready.set()))  # fmt: skip
+                                           on_start=lambda op: (start(op), ready.set(), go.wait(120)))  # fmt: skip
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             outcome["error"] = exc
             ready.set()
@@ -63,6 +65,7 @@ def test_the_dashboard_shows_a_link_go_down_and_its_alarm_appear_live(write_scen
             link = page.locator('line[data-link="Denver--Kansas City"]')
             link.wait_for(timeout=15_000)
             assert link.get_attribute("data-up") == "true"  # before 10:00 simulated
+            go.set()
             page.wait_for_selector('line[data-link="Denver--Kansas City"][data-up="false"]', timeout=30_000)
             page.wait_for_function(
                 "document.querySelector('#alarms').innerText.includes('Denver--Kansas City')", timeout=10_000)
@@ -70,6 +73,7 @@ def test_the_dashboard_shows_a_link_go_down_and_its_alarm_appear_live(write_scen
             assert page.locator("#clock").inner_text().startswith("2026-04-01T")
             browser.close()
     finally:
+        go.set()
         thread.join(timeout=60)
         for server in servers:
             server.stop()
